@@ -37,7 +37,7 @@ func EqualText(a, b string) bool {
 func FoldText(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+		if c >= utf8.RuneSelf || ('a' <= c && c <= 'z') {
 			return strings.Map(foldRune, s)
 		}
 	}

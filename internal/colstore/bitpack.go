@@ -1,0 +1,117 @@
+package colstore
+
+import "math/bits"
+
+// Packed holds n unsigned integers of Width bits each, little-endian within
+// 64-bit words: value i occupies bits [i*Width, (i+1)*Width) of the word
+// stream. Width 0 means every value is 0 and no words are stored. One extra
+// word of padding lets unpacking read two words without a bounds branch.
+type Packed struct {
+	Width uint8
+	N     int
+	Words []uint64
+}
+
+// BitsFor returns the width needed to store values up to max.
+func BitsFor(max uint32) uint8 { return uint8(bits.Len32(max)) }
+
+// Pack packs vals at the given width. Every value must fit.
+func Pack(vals []uint32, width uint8) Packed {
+	p := Packed{Width: width, N: len(vals)}
+	if width == 0 {
+		return p
+	}
+	nbits := uint64(len(vals)) * uint64(width)
+	p.Words = make([]uint64, (nbits+63)/64+1)
+	w := uint64(width)
+	for i, v := range vals {
+		pos := uint64(i) * w
+		word, off := pos/64, pos%64
+		p.Words[word] |= uint64(v) << off
+		if off+w > 64 {
+			p.Words[word+1] |= uint64(v) >> (64 - off)
+		}
+	}
+	return p
+}
+
+// Get returns value i.
+func (p *Packed) Get(i int) uint32 {
+	if p.Width == 0 {
+		return 0
+	}
+	w := uint64(p.Width)
+	pos := uint64(i) * w
+	word, off := pos/64, pos%64
+	v := p.Words[word] >> off
+	if off+w > 64 {
+		v |= p.Words[word+1] << (64 - off)
+	}
+	return uint32(v & (1<<w - 1))
+}
+
+// Unpack writes values [start, start+len(out)) to out. It is the inner loop
+// of every scan, so the common widths have their own loops: byte-aligned
+// widths read straight from the words, the others use a shift register.
+func (p *Packed) Unpack(start int, out []uint32) {
+	if p.Width == 0 {
+		clear(out)
+		return
+	}
+	switch p.Width {
+	case 8:
+		unpack8(p.Words, start, out)
+		return
+	case 16:
+		unpack16(p.Words, start, out)
+		return
+	case 32:
+		unpack32(p.Words, start, out)
+		return
+	}
+	w := uint64(p.Width)
+	mask := uint64(1)<<w - 1
+	pos := uint64(start) * w
+	word, off := pos/64, pos%64
+	words := p.Words
+	cur := words[word] >> off
+	avail := 64 - off
+	for i := range out {
+		if avail >= w {
+			out[i] = uint32(cur & mask)
+			cur >>= w
+			avail -= w
+			continue
+		}
+		word++
+		next := words[word]
+		v := cur | next<<avail
+		out[i] = uint32(v & mask)
+		cur = next >> (w - avail)
+		avail = 64 - (w - avail)
+	}
+}
+
+func unpack8(words []uint64, start int, out []uint32) {
+	for i := range out {
+		j := start + i
+		out[i] = uint32(words[j>>3]>>(uint(j&7)*8)) & 0xff
+	}
+}
+
+func unpack16(words []uint64, start int, out []uint32) {
+	for i := range out {
+		j := start + i
+		out[i] = uint32(words[j>>2]>>(uint(j&3)*16)) & 0xffff
+	}
+}
+
+func unpack32(words []uint64, start int, out []uint32) {
+	for i := range out {
+		j := start + i
+		out[i] = uint32(words[j>>1] >> (uint(j&1) * 32))
+	}
+}
+
+// Bytes is the memory the packed values occupy.
+func (p *Packed) Bytes() int64 { return int64(len(p.Words)) * 8 }

@@ -1,0 +1,340 @@
+package colstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/bits"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// PartitionData is the raw data of one partition, in table order.
+type PartitionData struct {
+	Name  string
+	Chunk *Chunk
+}
+
+// BuildTable encodes a table from the raw data of its partitions. Columns
+// are encoded in parallel. The result depends only on the data and its
+// order, never on timing, so equal inputs give equal images.
+func BuildTable(ctx context.Context, name string, specs []ColumnSpec, parts []PartitionData) (*Table, error) {
+	t := &Table{Name: name}
+	for _, p := range parts {
+		if p.Chunk == nil {
+			return nil, fmt.Errorf("colstore: table %q partition %q has no data", name, p.Name)
+		}
+		if len(p.Chunk.cols) != len(specs) {
+			return nil, fmt.Errorf("colstore: table %q partition %q has %d columns, want %d", name, p.Name, len(p.Chunk.cols), len(specs))
+		}
+		t.Partitions = append(t.Partitions, Partition{Name: p.Name, Start: t.Rows, Rows: p.Chunk.Rows})
+		t.Rows += p.Chunk.Rows
+	}
+	t.Columns = make([]*Column, len(specs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, spec := range specs {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			raws := make([]*rawColumn, len(parts))
+			for j, p := range parts {
+				raws[j] = p.Chunk.cols[i]
+			}
+			c, err := encodeColumn(spec, raws)
+			if err != nil {
+				return fmt.Errorf("encode column %q: %w", spec.Name, err)
+			}
+			t.Columns[i] = c
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("colstore: table %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// idSource yields the id of row i of partition part.
+type idSource func(part int, r *rawColumn, i int) uint32
+
+// encodeColumn builds the dictionary of a column and packs its ids.
+func encodeColumn(spec ColumnSpec, raws []*rawColumn) (*Column, error) {
+	var (
+		dict *Dict
+		ids  idSource
+	)
+	switch spec.Type {
+	case value.String:
+		dict, ids = encodeStrings(raws)
+	case value.Integer, value.Currency, value.Boolean:
+		dict, ids = encodeInts(spec.Type, raws, 0)
+	case value.Decimal, value.DateTime:
+		dict, ids = encodeFloats(spec.Type, raws)
+	default:
+		dict, ids = encodeVariants(raws)
+	}
+	c := &Column{Name: spec.Name, Type: spec.Type, Dict: dict}
+	// Segments never span partitions, so each is filled from one raw
+	// column.
+	buf := make([]uint32, SegmentRows)
+	start := 0
+	for p, r := range raws {
+		for off := 0; off < r.n; off += SegmentRows {
+			out := buf[:min(SegmentRows, r.n-off)]
+			var maxID uint32
+			for i := range out {
+				id := ids(p, r, off+i)
+				out[i] = id
+				maxID = max(maxID, id)
+			}
+			c.Segs = append(c.Segs, Segment{Start: start + off, Packed: Pack(out, BitsFor(maxID)), MaxID: maxID})
+		}
+		start += r.n
+	}
+	return c, nil
+}
+
+func encodeStrings(raws []*rawColumn) (*Dict, idSource) {
+	d := &Dict{Type: value.String, Kind: DictList}
+	global := make(map[string]uint32)
+	remaps := make([][]uint32, len(raws))
+	for i, r := range raws {
+		remap := make([]uint32, len(r.strs)+1)
+		for j, s := range r.strs {
+			key := value.FoldText(s)
+			id, ok := global[key]
+			if !ok {
+				d.Strs = append(d.Strs, s)
+				id = uint32(len(d.Strs))
+				global[key] = id
+			}
+			remap[j+1] = id
+		}
+		remaps[i] = remap
+	}
+	d.N = len(d.Strs)
+	return d, func(p int, r *rawColumn, i int) uint32 { return remaps[p][r.strIDs[i]] }
+}
+
+// maxRangeBits bounds value encoding: a column whose range needs more bits
+// than this uses a list dictionary whatever the sizes say.
+const maxRangeBits = 32
+
+// encodeInts encodes an integer-valued column. For Decimal and DateTime
+// columns whose values are exact decimals, the caller passes the values
+// already scaled by 10^-exp and the dictionary's exponent.
+func encodeInts(t value.Type, raws []*rawColumn, exp int8) (*Dict, idSource) {
+	return encodeScaled(t, raws, exp, func(r *rawColumn, i int) int64 { return r.ints[i] })
+}
+
+func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn, int) int64) (*Dict, idSource) {
+	rows, nonBlank := 0, 0
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	// k is the largest power of ten dividing every value of an integer
+	// column (prices in cents stored as ten-thousandths have k = 2).
+	k := int8(18)
+	if exp < 0 {
+		k = 0
+	}
+	for _, r := range raws {
+		rows += r.n
+		for i := 0; i < r.n; i++ {
+			if r.isBlank(i) {
+				continue
+			}
+			v := get(r, i)
+			nonBlank++
+			lo, hi = min(lo, v), max(hi, v)
+			for k > 0 && v%ipow10[k] != 0 {
+				k--
+			}
+		}
+	}
+	if nonBlank == 0 {
+		return &Dict{Type: t, Kind: DictRange, Base: 0, Exp: exp}, func(int, *rawColumn, int) uint32 { return 0 }
+	}
+	if exp >= 0 {
+		exp = k
+	}
+	scale := ipow10[max(k, 0)]
+	if exp < 0 {
+		scale = 1
+	}
+	base, top := lo/scale, hi/scale
+	span := uint64(top - base) // fits: both are within int64 and top >= base
+	rangeBits := bits.Len64(span + 1)
+
+	// Count distinct values cheaply when the range is small enough for a
+	// bitmap; otherwise with a map, giving up on value encoding.
+	var distinct int
+	var seen []uint64
+	if span < 1<<26 {
+		seen = make([]uint64, span/64+1)
+		for _, r := range raws {
+			for i := 0; i < r.n; i++ {
+				if r.isBlank(i) {
+					continue
+				}
+				o := uint64(get(r, i)/scale - base)
+				if seen[o/64]&(1<<(o%64)) == 0 {
+					seen[o/64] |= 1 << (o % 64)
+					distinct++
+				}
+			}
+		}
+	}
+	useRange := false
+	if seen != nil && rangeBits <= maxRangeBits {
+		listBits := bits.Len(uint(distinct))
+		rangeCost := int64(rows) * int64(rangeBits)
+		listCost := int64(rows)*int64(listBits) + int64(distinct)*64
+		useRange = rangeCost <= listCost+listCost/10
+	}
+	if useRange {
+		d := &Dict{Type: t, Kind: DictRange, N: int(span) + 1, Base: base, Exp: exp}
+		return d, func(_ int, r *rawColumn, i int) uint32 {
+			if r.isBlank(i) {
+				return 0
+			}
+			return uint32(get(r, i)/scale-base) + 1
+		}
+	}
+	// List dictionary in first-seen order, keeping the true values.
+	d := &Dict{Type: t, Kind: DictList}
+	float := t == value.Decimal || t == value.DateTime
+	ids := make(map[int64]uint32)
+	for _, r := range raws {
+		for i := 0; i < r.n; i++ {
+			if r.isBlank(i) {
+				continue
+			}
+			v := get(r, i)
+			if _, ok := ids[v]; ok {
+				continue
+			}
+			if float {
+				d.Floats = append(d.Floats, r.floats[i])
+				ids[v] = uint32(len(d.Floats))
+			} else {
+				d.Ints = append(d.Ints, v)
+				ids[v] = uint32(len(d.Ints))
+			}
+		}
+	}
+	d.N = len(ids)
+	return d, func(_ int, r *rawColumn, i int) uint32 {
+		if r.isBlank(i) {
+			return 0
+		}
+		return ids[get(r, i)]
+	}
+}
+
+// maxDecimalPlaces bounds the search for a decimal scale that represents
+// every value of a Decimal column exactly.
+const maxDecimalPlaces = 9
+
+// decimalPlaces returns the fewest decimal places p such that f is the
+// float64 nearest to an integer divided by 10^p, or -1.
+func decimalPlaces(f float64) int {
+	for p := 0; p <= maxDecimalPlaces; p++ {
+		x := math.Round(f * pow10[p])
+		if math.Abs(x) >= 1<<53 {
+			return -1
+		}
+		if scaleFloat(int64(x), int8(-p)) == f {
+			return p
+		}
+	}
+	return -1
+}
+
+func encodeFloats(t value.Type, raws []*rawColumn) (*Dict, idSource) {
+	places := 0
+	for _, r := range raws {
+		for i := 0; i < r.n && places >= 0; i++ {
+			if r.isBlank(i) {
+				continue
+			}
+			f := r.floats[i]
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				continue
+			}
+			p := decimalPlaces(f)
+			if p < 0 {
+				places = -1
+				break
+			}
+			places = max(places, p)
+		}
+		if places < 0 {
+			break
+		}
+	}
+	if places >= 0 {
+		s := pow10[places]
+		get := func(r *rawColumn, i int) int64 { return int64(math.Round(r.floats[i] * s)) }
+		return encodeScaled(t, raws, int8(-places), get)
+	}
+	// Arbitrary doubles: a list of their bit patterns.
+	d := &Dict{Type: t, Kind: DictList}
+	ids := make(map[uint64]uint32)
+	for _, r := range raws {
+		for i := 0; i < r.n; i++ {
+			if r.isBlank(i) {
+				continue
+			}
+			f := r.floats[i]
+			if f == 0 {
+				f = 0 // fold -0 into 0
+			}
+			b := math.Float64bits(f)
+			if _, ok := ids[b]; !ok {
+				d.Floats = append(d.Floats, f)
+				ids[b] = uint32(len(d.Floats))
+			}
+		}
+	}
+	d.N = len(d.Floats)
+	return d, func(_ int, r *rawColumn, i int) uint32 {
+		if r.isBlank(i) {
+			return 0
+		}
+		f := r.floats[i]
+		if f == 0 {
+			f = 0
+		}
+		return ids[math.Float64bits(f)]
+	}
+}
+
+func encodeVariants(raws []*rawColumn) (*Dict, idSource) {
+	d := &Dict{Type: value.Variant, Kind: DictList}
+	ids := make(map[any]uint32)
+	for _, r := range raws {
+		for i := 0; i < r.n; i++ {
+			v := r.vals[i]
+			if v.IsBlank() {
+				continue
+			}
+			k := variantKey(v)
+			if _, ok := ids[k]; !ok {
+				d.Vals = append(d.Vals, v)
+				ids[k] = uint32(len(d.Vals))
+			}
+		}
+	}
+	d.N = len(d.Vals)
+	return d, func(_ int, r *rawColumn, i int) uint32 {
+		v := r.vals[i]
+		if v.IsBlank() {
+			return 0
+		}
+		return ids[variantKey(v)]
+	}
+}
