@@ -50,6 +50,8 @@ type Dict struct {
 	byRank  []uint32 // position -> id
 	index   map[any]uint32
 	indexMu sync.Once
+	lut     []float64
+	lutOnce sync.Once
 }
 
 // Len is the number of ids, BLANK included.

@@ -1,0 +1,795 @@
+package colstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// A Scan is a storage request: one pass over one table that filters rows,
+// groups them and aggregates. The formula engine expresses everything it
+// asks of storage as scans; the scan knows nothing of DAX.
+//
+// Filters on other tables reach a scan already translated by the caller
+// into filters on the scanned table's own columns (through relationship
+// indexes: a filter on Product[Color] becomes the set of Sales[ProductKey]
+// ids whose product has that color), and grouping by another table's
+// column becomes a key column with a Map from its ids to group codes.
+type Scan struct {
+	Table   *Table
+	Filters []Filter
+	Group   []GroupKey
+	Aggs    []Agg
+}
+
+// Filter keeps the rows whose id in column Col is in IDs (a bitmap over
+// the column's dictionary ids), or, when Rows is set, the rows in Rows.
+type Filter struct {
+	Col  int
+	IDs  *Bitmap
+	Rows *Bitmap
+}
+
+// GroupKey groups rows by column Col: its ids mapped through Map to codes
+// in [0, Card). A nil Map uses the ids themselves (Card = the dictionary's
+// length). A Map may send ids to the same code (grouping by a dimension
+// attribute through a foreign key) and to NoGroup to drop the row.
+type GroupKey struct {
+	Col  int
+	Map  []uint32
+	Card int
+}
+
+// NoGroup is the code a GroupKey map gives to rows that belong to no group.
+const NoGroup = math.MaxUint32
+
+// AggOp is an aggregation.
+type AggOp uint8
+
+const (
+	// CountRows counts the rows of each group.
+	CountRows AggOp = iota
+	// CountValues counts the rows whose column (or expression) is not BLANK.
+	CountValues
+	// Sum adds a numeric column or expression, BLANKs ignored.
+	Sum
+	// Min and Max return the smallest and largest non-BLANK value: for a
+	// column as an id, for an expression as a number.
+	Min
+	Max
+	// DistinctCount counts the distinct ids of a column, or of the codes it
+	// maps to through Agg.Map (a column of a related table). BLANK (id 0
+	// or NoGroup) is not counted; callers add it when DAX says so.
+	DistinctCount
+)
+
+// Agg is one aggregate of a scan: of column Col (optionally mapped through
+// Map for DistinctCount), or of the row expression Expr when it is set.
+type Agg struct {
+	Op   AggOp
+	Col  int
+	Map  []uint32
+	Card int // codes of Map, for DistinctCount
+	Expr *Expr
+}
+
+// Result holds one row per group that has at least one row, in ascending
+// order of group codes. Keys[k][g] is the code of group g for key k.
+// For each aggregate, Count[a][g] is the number of rows (or non-BLANK
+// values) it saw; Sums[a][g] the sum; IDs[a][g] the id of the MIN or MAX of
+// a column; Nums[a][g] the MIN or MAX of an expression; Distinct[a][g] the
+// distinct count.
+type Result struct {
+	Groups int
+	Keys   [][]uint32
+	Aggs   []AggResult
+}
+
+// AggResult is the outcome of one aggregate over every group.
+type AggResult struct {
+	Count []int64   // rows or non-BLANK values seen
+	Sum   []float64 // Sum: the total of non-BLANK values
+	ISum  []int64   // Sum of an exact integer column (Integer, Currency units, Boolean)
+	ID    []uint32  // Min/Max of a column: the id of the extreme value
+	Num   []float64 // Min/Max of an expression
+	Dist  []int64   // DistinctCount
+}
+
+// ErrTooManyGroups is returned when a scan's groups exceed MaxGroups.
+var ErrTooManyGroups = errors.New("colstore: too many groups")
+
+// MaxGroups bounds the groups of one scan, and so its memory.
+const MaxGroups = 1 << 24
+
+// blockRows is the number of rows processed at a time: small enough that a
+// block's ids stay in the CPU cache.
+const blockRows = 2048
+
+// Run executes the scan over every segment in parallel.
+func (s *Scan) Run(ctx context.Context) (*Result, error) {
+	p, err := s.plan()
+	if err != nil {
+		return nil, err
+	}
+	bounds := s.Table.SegmentBounds()
+	workers := min(runtime.GOMAXPROCS(0), max(len(bounds), 1))
+	states := make([]*scanState, workers)
+	var (
+		wg   sync.WaitGroup
+		next = make(chan int, len(bounds))
+	)
+	for i := range bounds {
+		next <- i
+	}
+	close(next)
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		st := p.newState()
+		states[w] = st
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seg := range next {
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := st.runSegment(seg, bounds[seg]); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, st := range states[1:] {
+		states[0].merge(st)
+	}
+	return states[0].result(), nil
+}
+
+// plan is a scan checked and prepared for execution.
+type plan struct {
+	*Scan
+	dense   bool
+	strides []uint64
+	ngroups uint64
+	// colsUsed lists the columns a block needs unpacked.
+	colsUsed []int
+	// rank per id for MIN/MAX of columns.
+	ranks [][]uint32
+	exprs []*compiledExpr
+}
+
+func (s *Scan) plan() (*plan, error) {
+	t := s.Table
+	ncol := len(t.Columns)
+	p := &plan{Scan: s}
+	used := map[int]bool{}
+	for i, f := range s.Filters {
+		if f.Rows != nil {
+			if f.Rows.Cap() < t.Rows {
+				return nil, fmt.Errorf("colstore: scan %s: filter %d row set has %d rows, table %d", t.Name, i, f.Rows.Cap(), t.Rows)
+			}
+			continue
+		}
+		if f.Col < 0 || f.Col >= ncol || f.IDs == nil || f.IDs.Cap() < t.Columns[f.Col].Dict.Len() {
+			return nil, fmt.Errorf("colstore: scan %s: filter %d is malformed", t.Name, i)
+		}
+		used[f.Col] = true
+	}
+	p.ngroups = 1
+	for i, g := range s.Group {
+		if g.Col < 0 || g.Col >= ncol {
+			return nil, fmt.Errorf("colstore: scan %s: group key %d names column %d", t.Name, i, g.Col)
+		}
+		card := g.Card
+		if g.Map == nil {
+			card = t.Columns[g.Col].Dict.Len()
+			s.Group[i].Card = card
+		} else if len(g.Map) < t.Columns[g.Col].Dict.Len() {
+			return nil, fmt.Errorf("colstore: scan %s: group key %d map is shorter than the dictionary", t.Name, i)
+		}
+		if card <= 0 {
+			return nil, fmt.Errorf("colstore: scan %s: group key %d has no codes", t.Name, i)
+		}
+		used[g.Col] = true
+		if p.ngroups > math.MaxUint64/uint64(card) {
+			p.ngroups = math.MaxUint64
+		} else {
+			p.ngroups *= uint64(card)
+		}
+	}
+	p.dense = p.ngroups <= 1<<20
+	p.strides = make([]uint64, len(s.Group))
+	stride := uint64(1)
+	for i := len(s.Group) - 1; i >= 0; i-- {
+		p.strides[i] = stride
+		if stride <= math.MaxUint64/uint64(s.Group[i].Card) {
+			stride *= uint64(s.Group[i].Card)
+		}
+	}
+	p.ranks = make([][]uint32, len(s.Aggs))
+	p.exprs = make([]*compiledExpr, len(s.Aggs))
+	for i, a := range s.Aggs {
+		if a.Expr != nil {
+			ce, err := compileExpr(t, a.Expr, used)
+			if err != nil {
+				return nil, fmt.Errorf("colstore: scan %s: aggregate %d: %w", t.Name, i, err)
+			}
+			p.exprs[i] = ce
+			continue
+		}
+		if a.Op == CountRows {
+			continue
+		}
+		if a.Col < 0 || a.Col >= ncol {
+			return nil, fmt.Errorf("colstore: scan %s: aggregate %d names column %d", t.Name, i, a.Col)
+		}
+		used[a.Col] = true
+		d := t.Columns[a.Col].Dict
+		switch a.Op {
+		case Min, Max:
+			p.ranks[i] = d.Rank()
+		case DistinctCount:
+			if a.Map != nil && (len(a.Map) < d.Len() || a.Card <= 0) {
+				return nil, fmt.Errorf("colstore: scan %s: aggregate %d map is malformed", t.Name, i)
+			}
+		}
+	}
+	for c := range used {
+		p.colsUsed = append(p.colsUsed, c)
+	}
+	slices.Sort(p.colsUsed)
+	return p, nil
+}
+
+// scanState is one worker's partial aggregation.
+type scanState struct {
+	p     *plan
+	ids   [][]uint32 // per column: ids of the current block (nil if unused)
+	sel   []uint16
+	codes []uint64
+	slots []uint64
+	// Dense groups index arrays by code; sparse ones go through slot.
+	slot  map[uint64]int32
+	keys  []uint64 // sparse: code of each slot
+	rows  []int64  // rows per group (dense: by code; sparse: by slot)
+	aggs  []aggState
+	exprs []*exprState
+}
+
+type aggState struct {
+	count []int64
+	sum   []float64
+	isum  []int64
+	ext   []uint32  // MIN/MAX: best rank+1 (0 = none)
+	num   []float64 // MIN/MAX of expressions
+	dist  map[[2]uint64]struct{}
+	distB *Bitmap
+	card  uint64
+}
+
+func (p *plan) newState() *scanState {
+	st := &scanState{p: p, ids: make([][]uint32, len(p.Table.Columns)), sel: make([]uint16, blockRows), codes: make([]uint64, blockRows), slots: make([]uint64, blockRows)}
+	for _, c := range p.colsUsed {
+		st.ids[c] = make([]uint32, blockRows)
+	}
+	st.aggs = make([]aggState, len(p.Aggs))
+	st.exprs = make([]*exprState, len(p.Aggs))
+	for i, a := range p.Aggs {
+		if p.exprs[i] != nil {
+			st.exprs[i] = p.exprs[i].newState()
+		}
+		if a.Op == DistinctCount {
+			card := uint64(p.Table.Columns[a.Col].Dict.Len())
+			if a.Map != nil {
+				card = uint64(a.Card)
+			}
+			st.aggs[i].card = card
+			if p.dense && p.ngroups*card <= 1<<28 {
+				st.aggs[i].distB = NewBitmap(int(p.ngroups * card))
+			} else {
+				st.aggs[i].dist = make(map[[2]uint64]struct{})
+			}
+		}
+	}
+	if p.dense {
+		st.grow(int(p.ngroups))
+	} else {
+		st.slot = make(map[uint64]int32)
+	}
+	return st
+}
+
+// grow makes room for n group slots.
+func (st *scanState) grow(n int) {
+	for len(st.rows) < n {
+		st.rows = append(st.rows, 0)
+	}
+	for i, a := range st.p.Aggs {
+		as := &st.aggs[i]
+		isInt := a.Expr == nil && a.Op == Sum && st.p.Table.Columns[a.Col].Dict.IsExactInt()
+		switch a.Op {
+		case CountValues:
+			as.count = growTo(as.count, n)
+		case Sum:
+			as.count = growTo(as.count, n)
+			if isInt {
+				as.isum = growTo(as.isum, n)
+			} else {
+				as.sum = growTo(as.sum, n)
+			}
+		case Min, Max:
+			as.count = growTo(as.count, n)
+			if a.Expr != nil {
+				as.num = growTo(as.num, n)
+			} else {
+				as.ext = growTo(as.ext, n)
+			}
+		}
+	}
+}
+
+func growTo[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s
+	}
+	return append(s, make([]T, n-len(s))...)
+}
+
+func (st *scanState) runSegment(seg int, b [2]int) error {
+	for off := 0; off < b[1]; off += blockRows {
+		n := min(blockRows, b[1]-off)
+		if err := st.runBlock(seg, b[0]+off, off, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *scanState) runBlock(seg, row, segOff, n int) error {
+	p := st.p
+	cols := p.Table.Columns
+	for _, c := range p.colsUsed {
+		cols[c].Segs[seg].Unpack(segOff, st.ids[c][:n])
+	}
+	// Selection: the rows of the block that pass every filter.
+	sel := st.sel[:0]
+	first := true
+	for _, f := range p.Filters {
+		if f.Rows != nil {
+			sel = filterRows(sel, first, n, row, f.Rows)
+		} else {
+			sel = filterIDs(sel, first, n, st.ids[f.Col], f.IDs)
+		}
+		first = false
+		if len(sel) == 0 {
+			return nil
+		}
+	}
+	if first {
+		sel = sel[:n]
+		for i := range sel {
+			sel[i] = uint16(i)
+		}
+	}
+	// Group codes.
+	codes := st.codes[:len(sel)]
+	clear(codes)
+	keep := sel[:0]
+	for k, g := range p.Group {
+		ids := st.ids[g.Col]
+		stride := p.strides[k]
+		if g.Map == nil {
+			for j, i := range sel {
+				if codes[j] != math.MaxUint64 {
+					codes[j] += uint64(ids[i]) * stride
+				}
+			}
+			continue
+		}
+		for j, i := range sel {
+			c := g.Map[ids[i]]
+			if c == NoGroup {
+				codes[j] = math.MaxUint64
+				continue
+			}
+			if codes[j] != math.MaxUint64 {
+				codes[j] += uint64(c) * stride
+			}
+		}
+	}
+	// Drop rows that belong to no group, compacting codes alongside.
+	if len(p.Group) > 0 {
+		w := 0
+		for j, i := range sel {
+			if codes[j] != math.MaxUint64 {
+				codes[w] = codes[j]
+				keep = append(keep, i)
+				w++
+			}
+		}
+		sel, codes = keep, codes[:w]
+	}
+	// Slots: dense codes are slots; sparse codes go through the map.
+	slots := codes
+	if !p.dense {
+		slots = st.slots[:len(codes)]
+		for j, c := range codes {
+			s, ok := st.slot[c]
+			if !ok {
+				s = int32(len(st.keys))
+				if len(st.keys) >= MaxGroups {
+					return ErrTooManyGroups
+				}
+				st.slot[c] = s
+				st.keys = append(st.keys, c)
+				st.grow(len(st.keys))
+			}
+			slots[j] = uint64(s)
+		}
+	}
+	for _, s := range slots {
+		st.rows[s]++
+	}
+	for a := range p.Aggs {
+		st.aggregate(a, sel, slots, codes, row)
+	}
+	return nil
+}
+
+func filterIDs(sel []uint16, first bool, n int, ids []uint32, allowed *Bitmap) []uint16 {
+	words := allowed.Words()
+	if first {
+		for i := 0; i < n; i++ {
+			id := ids[i]
+			if words[id>>6]&(1<<(id&63)) != 0 {
+				sel = append(sel, uint16(i))
+			}
+		}
+		return sel
+	}
+	out := sel[:0]
+	for _, i := range sel {
+		id := ids[i]
+		if words[id>>6]&(1<<(id&63)) != 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func filterRows(sel []uint16, first bool, n, row int, rows *Bitmap) []uint16 {
+	if first {
+		for i := 0; i < n; i++ {
+			if rows.Has(row + i) {
+				sel = append(sel, uint16(i))
+			}
+		}
+		return sel
+	}
+	out := sel[:0]
+	for _, i := range sel {
+		if rows.Has(row + int(i)) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (st *scanState) aggregate(ai int, sel []uint16, slots, codes []uint64, row int) {
+	p := st.p
+	a := p.Aggs[ai]
+	as := &st.aggs[ai]
+	if a.Op == CountRows {
+		return // counted in st.rows
+	}
+	if a.Expr != nil {
+		es := st.exprs[ai]
+		vals, blank := es.eval(st.ids, sel)
+		for j, s := range slots {
+			if blank[j] {
+				continue
+			}
+			v := vals[j]
+			switch a.Op {
+			case Sum:
+				as.sum[s] += v
+			case Min:
+				if as.count[s] == 0 || v < as.num[s] {
+					as.num[s] = v
+				}
+			case Max:
+				if as.count[s] == 0 || v > as.num[s] {
+					as.num[s] = v
+				}
+			}
+			as.count[s]++
+		}
+		return
+	}
+	ids := st.ids[a.Col]
+	d := p.Table.Columns[a.Col].Dict
+	switch a.Op {
+	case CountValues:
+		for j, i := range sel {
+			if ids[i] != 0 {
+				as.count[slots[j]]++
+			}
+		}
+	case Sum:
+		switch {
+		case as.isum != nil && d.Kind == DictRange:
+			// Value encoding: the value is (Base+id-1)×10^Exp, so the sum is
+			// (Σid + count×(Base-1))×10^Exp; add ids and fix up at the end.
+			for j, i := range sel {
+				if id := ids[i]; id != 0 {
+					s := slots[j]
+					as.isum[s] += int64(id)
+					as.count[s]++
+				}
+			}
+		case as.isum != nil:
+			for j, i := range sel {
+				if id := ids[i]; id != 0 {
+					s := slots[j]
+					as.isum[s] += d.Ints[id-1]
+					as.count[s]++
+				}
+			}
+		default:
+			lut := d.floatLUT()
+			for j, i := range sel {
+				if id := ids[i]; id != 0 {
+					s := slots[j]
+					as.sum[s] += lut(id)
+					as.count[s]++
+				}
+			}
+		}
+	case Min, Max:
+		rank := p.ranks[ai]
+		isMax := a.Op == Max
+		for j, i := range sel {
+			id := ids[i]
+			if id == 0 {
+				continue
+			}
+			s := slots[j]
+			r := rank[id] + 1
+			cur := as.ext[s]
+			if cur == 0 || (isMax && r > cur) || (!isMax && r < cur) {
+				as.ext[s] = r
+			}
+			as.count[s]++
+		}
+	case DistinctCount:
+		card := as.card
+		for j, i := range sel {
+			v := uint64(ids[i])
+			if a.Map != nil {
+				m := a.Map[v]
+				if m == NoGroup {
+					continue
+				}
+				v = uint64(m)
+			} else if v == 0 {
+				continue
+			}
+			if as.distB != nil {
+				as.distB.Set(int(codes[j]*card + v))
+			} else {
+				as.dist[[2]uint64{codes[j], v}] = struct{}{}
+			}
+		}
+	}
+}
+
+// floatLUT returns a function giving the float value of an id, using a
+// table when the dictionary is a list.
+func (d *Dict) floatLUT() func(uint32) float64 {
+	if d.Kind == DictRange {
+		base, exp := d.Base, d.Exp
+		if d.Type == value.Currency {
+			return func(id uint32) float64 { return scaleFloat(base+int64(id)-1, exp) / value.CurrencyScale }
+		}
+		return func(id uint32) float64 { return scaleFloat(base+int64(id)-1, exp) }
+	}
+	lut := d.Floats64()
+	return func(id uint32) float64 { return lut[id] }
+}
+
+// Floats64 returns every id's value as a float64 (BLANK and text 0), built
+// once and cached. Currency is in currency units.
+func (d *Dict) Floats64() []float64 {
+	d.lutOnce.Do(func() {
+		d.lut = make([]float64, d.Len())
+		for id := range d.lut {
+			d.lut[id] = d.Float(uint32(id))
+		}
+	})
+	return d.lut
+}
+
+// merge folds another worker's state into st.
+func (st *scanState) merge(o *scanState) {
+	p := st.p
+	if p.dense {
+		for s := range o.rows {
+			st.mergeSlot(s, o, s)
+		}
+	} else {
+		for os, code := range o.keys {
+			s, ok := st.slot[code]
+			if !ok {
+				s = int32(len(st.keys))
+				st.slot[code] = s
+				st.keys = append(st.keys, code)
+				st.grow(len(st.keys))
+			}
+			st.mergeSlot(int(s), o, os)
+		}
+	}
+	for i := range st.aggs {
+		as, bs := &st.aggs[i], &o.aggs[i]
+		if as.distB != nil {
+			as.distB.Or(bs.distB)
+		} else if as.dist != nil {
+			for k := range bs.dist {
+				as.dist[k] = struct{}{}
+			}
+		}
+	}
+}
+
+func (st *scanState) mergeSlot(s int, o *scanState, os int) {
+	if o.rows[os] == 0 {
+		return
+	}
+	st.rows[s] += o.rows[os]
+	for i, a := range st.p.Aggs {
+		as, bs := &st.aggs[i], &o.aggs[i]
+		if bs.count == nil || bs.count[os] == 0 {
+			continue
+		}
+		switch a.Op {
+		case Sum:
+			if as.isum != nil {
+				as.isum[s] += bs.isum[os]
+			} else {
+				as.sum[s] += bs.sum[os]
+			}
+		case Min, Max:
+			isMax := a.Op == Max
+			if as.num != nil {
+				v := bs.num[os]
+				if as.count[s] == 0 || (isMax && v > as.num[s]) || (!isMax && v < as.num[s]) {
+					as.num[s] = v
+				}
+			} else {
+				r := bs.ext[os]
+				if as.ext[s] == 0 || (isMax && r > as.ext[s]) || (!isMax && r < as.ext[s]) {
+					as.ext[s] = r
+				}
+			}
+		}
+		as.count[s] += bs.count[os]
+	}
+}
+
+// result turns the merged state into a Result ordered by group code.
+func (st *scanState) result() *Result {
+	p := st.p
+	type grp struct {
+		code uint64
+		slot int
+	}
+	var groups []grp
+	if p.dense {
+		for code, n := range st.rows {
+			if n > 0 {
+				groups = append(groups, grp{uint64(code), code})
+			}
+		}
+	} else {
+		for s, code := range st.keys {
+			groups = append(groups, grp{code, s})
+		}
+		slices.SortFunc(groups, func(a, b grp) int {
+			if a.code < b.code {
+				return -1
+			}
+			if a.code > b.code {
+				return 1
+			}
+			return 0
+		})
+	}
+	r := &Result{Groups: len(groups), Keys: make([][]uint32, len(p.Group)), Aggs: make([]AggResult, len(p.Aggs))}
+	for k := range p.Group {
+		keys := make([]uint32, len(groups))
+		card := uint64(p.Group[k].Card)
+		for g, gr := range groups {
+			keys[g] = uint32(gr.code / p.strides[k] % card)
+		}
+		r.Keys[k] = keys
+	}
+	index := make(map[uint64]int, len(groups))
+	if len(p.Aggs) > 0 {
+		for g, gr := range groups {
+			index[gr.code] = g
+		}
+	}
+	for i, a := range p.Aggs {
+		as := &st.aggs[i]
+		out := &r.Aggs[i]
+		out.Count = make([]int64, len(groups))
+		for g, gr := range groups {
+			if a.Op == CountRows {
+				out.Count[g] = st.rows[gr.slot]
+			} else if as.count != nil {
+				out.Count[g] = as.count[gr.slot]
+			}
+		}
+		switch a.Op {
+		case Sum:
+			if as.isum != nil {
+				out.ISum = make([]int64, len(groups))
+				d := p.Table.Columns[a.Col].Dict
+				for g, gr := range groups {
+					v := as.isum[gr.slot]
+					if d.Kind == DictRange {
+						v = (v + out.Count[g]*(d.Base-1)) * ipow10[max(d.Exp, 0)]
+					}
+					out.ISum[g] = v
+				}
+			} else {
+				out.Sum = make([]float64, len(groups))
+				for g, gr := range groups {
+					out.Sum[g] = as.sum[gr.slot]
+				}
+			}
+		case Min, Max:
+			if as.num != nil {
+				out.Num = make([]float64, len(groups))
+				for g, gr := range groups {
+					out.Num[g] = as.num[gr.slot]
+				}
+			} else {
+				out.ID = make([]uint32, len(groups))
+				byRank := p.Table.Columns[a.Col].Dict.ByRank()
+				for g, gr := range groups {
+					if r := as.ext[gr.slot]; r > 0 {
+						out.ID[g] = byRank[r-1]
+					}
+				}
+			}
+		case DistinctCount:
+			out.Dist = make([]int64, len(groups))
+			card := as.card
+			count := func(code uint64) {
+				if g, ok := index[code]; ok {
+					out.Dist[g]++
+				}
+			}
+			if as.distB != nil {
+				as.distB.Each(func(k int) { count(uint64(k) / card) })
+			} else {
+				for k := range as.dist {
+					count(k[0])
+				}
+			}
+		}
+	}
+	return r
+}

@@ -1,0 +1,218 @@
+package colstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// buildRandomTable returns a table with an Integer key column (0..keys),
+// a Currency amount, a Decimal and a String column, in several partitions.
+func buildRandomTable(t testing.TB, rng *rand.Rand, rows, keys int) *Table {
+	specs := []ColumnSpec{{"Key", value.Integer}, {"Amount", value.Currency}, {"Rate", value.Decimal}, {"Name", value.String}}
+	var parts []PartitionData
+	left := rows
+	for p := 0; left > 0; p++ {
+		n := min(left, 1+rng.IntN(rows))
+		left -= n
+		b := NewBuilder(specs, BuilderOptions{})
+		for i := 0; i < n; i++ {
+			row := []value.Value{value.Int(int64(rng.IntN(keys))), value.CurrencyUnits(int64(rng.IntN(1000)) * 100), value.Float(float64(rng.IntN(100)) / 8), value.Str(fmt.Sprint("n", rng.IntN(7)))}
+			for c := range row {
+				if rng.IntN(12) == 0 {
+					row[c] = value.BlankValue
+				}
+			}
+			if err := b.Append(row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch, _ := b.Finish()
+		parts = append(parts, PartitionData{Name: fmt.Sprint(p), Chunk: ch})
+	}
+	tab, err := BuildTable(context.Background(), "T", specs, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// TestScanMatchesNaive runs random scans and compares them with a
+// row-by-row computation over decoded values.
+func TestScanMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for iter := 0; iter < 60; iter++ {
+		tab := buildRandomTable(t, rng, 1+rng.IntN(5000), 1+rng.IntN(40))
+		s := &Scan{Table: tab}
+		// A filter on Name and one on Key.
+		if rng.IntN(2) == 0 {
+			d := tab.Columns[3].Dict
+			ids := NewBitmap(d.Len())
+			for id := 0; id < d.Len(); id++ {
+				if rng.IntN(2) == 0 {
+					ids.Set(id)
+				}
+			}
+			s.Filters = append(s.Filters, Filter{Col: 3, IDs: ids})
+		}
+		if rng.IntN(3) == 0 {
+			rows := NewBitmap(tab.Rows)
+			for r := 0; r < tab.Rows; r++ {
+				if rng.IntN(3) > 0 {
+					rows.Set(r)
+				}
+			}
+			s.Filters = append(s.Filters, Filter{Col: -1, Rows: rows})
+		}
+		// Group by Key mapped to key%3 (id 0 = BLANK dropped), and by Name.
+		kd := tab.Columns[0].Dict
+		keyMap := make([]uint32, kd.Len())
+		for id := range keyMap {
+			if id == 0 {
+				keyMap[id] = NoGroup
+				continue
+			}
+			keyMap[id] = uint32(kd.Value(uint32(id)).AsInt() % 3)
+		}
+		groupByKey, groupByName := rng.IntN(2) == 0, rng.IntN(2) == 0
+		if groupByKey {
+			s.Group = append(s.Group, GroupKey{Col: 0, Map: keyMap, Card: 3})
+		}
+		if groupByName {
+			s.Group = append(s.Group, GroupKey{Col: 3})
+		}
+		expr := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 1}, {Op: ExprAdd, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprConst, Const: 1}}}}}
+		s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: Min, Col: 3}, {Op: Max, Col: 1}, {Op: DistinctCount, Col: 0}, {Op: Sum, Expr: expr}, {Op: CountValues, Col: 2}}
+		res, err := s.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Naive.
+		type acc struct {
+			rows, n1, n2, cnt2 int64
+			sum1               int64
+			sum2, sumE         float64
+			nE                 int64
+			min3               string
+			has3               bool
+			max1               int64
+			has1               bool
+			keys               map[int64]bool
+		}
+		naive := map[string]*acc{}
+		var order []string
+		for r := 0; r < tab.Rows; r++ {
+			ok := true
+			for _, f := range s.Filters {
+				if f.Rows != nil {
+					ok = ok && f.Rows.Has(r)
+				} else {
+					ok = ok && f.IDs.Has(int(tab.Columns[f.Col].ID(r)))
+				}
+			}
+			if !ok {
+				continue
+			}
+			k := ""
+			if groupByKey {
+				c := keyMap[tab.Columns[0].ID(r)]
+				if c == NoGroup {
+					continue
+				}
+				k += fmt.Sprint(c, "/")
+			}
+			if groupByName {
+				k += fmt.Sprint(tab.Columns[3].ID(r))
+			}
+			a := naive[k]
+			if a == nil {
+				a = &acc{keys: map[int64]bool{}}
+				naive[k] = a
+				order = append(order, k)
+			}
+			a.rows++
+			amt, rate, name, key := tab.Columns[1].Value(r), tab.Columns[2].Value(r), tab.Columns[3].Value(r), tab.Columns[0].Value(r)
+			if !amt.IsBlank() {
+				a.sum1 += amt.AsInt()
+				a.n1++
+				if !a.has1 || amt.AsInt() > a.max1 {
+					a.max1, a.has1 = amt.AsInt(), true
+				}
+			}
+			if !rate.IsBlank() {
+				a.sum2 += rate.AsFloat()
+				a.n2++
+				a.cnt2++
+			}
+			if !name.IsBlank() && (!a.has3 || value.CompareText(name.AsString(), a.min3) < 0) {
+				a.min3, a.has3 = name.AsString(), true
+			}
+			if !key.IsBlank() {
+				a.keys[key.AsInt()] = true
+			}
+			if !amt.IsBlank() {
+				a.sumE += float64(amt.AsInt()) / 10000 * (rate.AsFloat() + 1)
+				a.nE++
+			}
+		}
+		if res.Groups != len(naive) {
+			t.Fatalf("iter %d: %d groups, naive %d", iter, res.Groups, len(naive))
+		}
+		for g := 0; g < res.Groups; g++ {
+			k := ""
+			if groupByKey {
+				k += fmt.Sprint(res.Keys[0][g], "/")
+			}
+			if groupByName {
+				k += fmt.Sprint(res.Keys[len(res.Keys)-1][g])
+			}
+			a := naive[k]
+			if a == nil {
+				t.Fatalf("iter %d: scan has group %q the naive computation lacks", iter, k)
+			}
+			check := func(name string, got, want any) {
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("iter %d group %q %s = %v, want %v", iter, k, name, got, want)
+				}
+			}
+			check("rows", res.Aggs[0].Count[g], a.rows)
+			check("sum amount", res.Aggs[1].ISum[g], a.sum1)
+			if math.Abs(res.Aggs[2].Sum[g]-a.sum2) > 1e-9 {
+				t.Fatalf("iter %d group %q sum rate = %v, want %v", iter, k, res.Aggs[2].Sum[g], a.sum2)
+			}
+			if a.has3 {
+				check("min name", tab.Columns[3].Dict.Value(res.Aggs[3].ID[g]).AsString(), a.min3)
+			}
+			if a.has1 {
+				check("max amount", tab.Columns[1].Dict.Value(res.Aggs[4].ID[g]).AsInt(), a.max1)
+			}
+			check("distinct keys", res.Aggs[5].Dist[g], len(a.keys))
+			if math.Abs(res.Aggs[6].Sum[g]-a.sumE) > 1e-6*math.Max(1, math.Abs(a.sumE)) {
+				t.Fatalf("iter %d group %q sumx = %v, want %v", iter, k, res.Aggs[6].Sum[g], a.sumE)
+			}
+			check("count rate", res.Aggs[7].Count[g], a.cnt2)
+		}
+	}
+}
+
+func TestScanRefusesMalformedRequests(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tab := buildRandomTable(t, rng, 100, 5)
+	bad := []*Scan{
+		{Table: tab, Filters: []Filter{{Col: 9, IDs: NewBitmap(1)}}},
+		{Table: tab, Filters: []Filter{{Col: 0, IDs: NewBitmap(0)}}},
+		{Table: tab, Group: []GroupKey{{Col: -1}}},
+		{Table: tab, Group: []GroupKey{{Col: 0, Map: []uint32{0}, Card: 1}}},
+		{Table: tab, Aggs: []Agg{{Op: Sum, Col: 12}}},
+		{Table: tab, Aggs: []Agg{{Op: Sum, Expr: &Expr{Op: ExprAdd}}}},
+	}
+	for i, s := range bad {
+		if _, err := s.Run(context.Background()); err == nil {
+			t.Errorf("malformed scan %d ran without error", i)
+		}
+	}
+}
