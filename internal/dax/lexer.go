@@ -15,37 +15,37 @@ import (
 type tokenKind uint8
 
 const (
-	tEOF     tokenKind = iota
-	tIllegal           // a lexical error, already reported
-	tNumber            // 12, 1.5, .5, 1e3
-	tString            // "text"
-	tDate              // dt"2020-01-31"
-	tIdent             // Name, PERCENTILE.INC, and keywords
-	tQuoted            // 'Table Name'
-	tBracket           // [Column]
-	tParam             // @name
-	tLParen            // (
-	tRParen            // )
-	tLBrace            // {
-	tRBrace            // }
-	tComma             // ,
-	tColon             // :
-	tArrow             // =>
-	tEq                // =
-	tStrictEq          // ==
-	tNe                // <>
-	tLt                // <
-	tLe                // <=
-	tGt                // >
-	tGe                // >=
-	tPlus              // +
-	tMinus             // -
-	tStar              // *
-	tSlash             // /
-	tCaret             // ^
-	tAmp               // &
-	tAndAnd            // &&
-	tOrOr              // ||
+	tEOF      tokenKind = iota
+	tIllegal            // a lexical error, already reported
+	tNumber             // 12, 1.5, .5, 1e3
+	tString             // "text"
+	tDate               // dt"2020-01-31"
+	tIdent              // Name, PERCENTILE.INC, and keywords
+	tQuoted             // 'Table Name'
+	tBracket            // [Column]
+	tParam              // @name
+	tLParen             // (
+	tRParen             // )
+	tLBrace             // {
+	tRBrace             // }
+	tComma              // ,
+	tColon              // :
+	tArrow              // =>
+	tEq                 // =
+	tStrictEq           // ==
+	tNe                 // <>
+	tLt                 // <
+	tLe                 // <=
+	tGt                 // >
+	tGe                 // >=
+	tPlus               // +
+	tMinus              // -
+	tStar               // *
+	tSlash              // /
+	tCaret              // ^
+	tAmp                // &
+	tAndAnd             // &&
+	tOrOr               // ||
 )
 
 var punctText = map[tokenKind]string{
@@ -471,7 +471,7 @@ func (l *lexer) date(start Pos) token {
 	return t
 }
 
-// quoted reads 'Table Name', where '' is one apostrophe. Names do not span
+// quoted reads 'Table Name', where ” is one apostrophe. Names do not span
 // lines: a missing closing quote is reported on its own line rather than
 // swallowing the rest of the text.
 func (l *lexer) quoted(start Pos) token {

@@ -183,8 +183,8 @@ func (p *parser) chain(n int, pos Pos) {
 // appears in a tree returned to callers, since parsing then fails.
 type badExpr struct{ At Pos }
 
-func (b *badExpr) Pos() Pos  { return b.At }
-func (*badExpr) exprNode()   {}
+func (b *badExpr) Pos() Pos     { return b.At }
+func (*badExpr) exprNode()      {}
 func (p *parser) bad() *badExpr { return &badExpr{At: p.tok.pos} }
 
 // atStop reports whether the current token ends every expression: the end
