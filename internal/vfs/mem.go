@@ -82,6 +82,18 @@ func (m *MemFS) Crash() {
 	reset(m.root)
 }
 
+// Kill simulates the death of the process while the machine keeps
+// running: files opened before fail with ErrCrashed and every lock is
+// released, but nothing written is lost, synced or not, since the
+// operating system still holds it. A test that calls Kill and then Crash
+// checks that a restarted process makes durable what it relies on.
+func (m *MemFS) Kill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gen++
+	m.locks = map[string]bool{}
+}
+
 // Clone returns an independent copy of the filesystem, durable state and
 // pending changes alike, without locks or open files. Crash tests use it to
 // start every replay from the same prepared state.

@@ -246,6 +246,30 @@ func TestMemCrashInvalidatesHandlesAndLocks(t *testing.T) {
 	}
 }
 
+func TestMemKill(t *testing.T) {
+	m := NewMem()
+	writeNoSync(t, m, "/x", "pending")
+	f, err := m.Open("/x")
+	must(t, err)
+	l, err := m.Lock("/LOCK")
+	must(t, err)
+	m.Kill()
+	if _, err := f.Read(make([]byte, 1)); !errors.Is(err, ErrCrashed) {
+		t.Errorf("Read after kill: %v, want ErrCrashed", err)
+	}
+	if got := readFile(t, m, "/x"); got != "pending" {
+		t.Errorf("after kill x = %q, want the unsynced bytes kept", got)
+	}
+	if _, err := m.Lock("/LOCK"); err != nil {
+		t.Errorf("Lock after kill: %v", err)
+	}
+	l.Close()
+	m.Crash()
+	if _, err := m.Stat("/x"); !IsNotExist(err) {
+		t.Errorf("after crash: %v, want the unsynced file gone", err)
+	}
+}
+
 func TestMemClone(t *testing.T) {
 	m := NewMem()
 	writeFile(t, m, "/x", "durable")

@@ -1,0 +1,377 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/meridian-olap/meridian/internal/image"
+	"github.com/meridian-olap/meridian/internal/vfs"
+)
+
+type txnState int
+
+const (
+	txnActive txnState = iota
+	txnCommitting
+	txnDone
+)
+
+var errTxnDone = fmt.Errorf("transaction has ended: %w", ErrClosed)
+
+// Txn is the one writer of one database: it stores the objects of a new
+// image and commits its manifest as the next version. Its methods are safe
+// for concurrent use (several encoders may write objects at once); Commit
+// and Abort end it.
+//
+// Objects written by a transaction, and objects it checked with HasObject,
+// are kept from GC until it ends; once it commits, the new version keeps
+// those it lists.
+type Txn struct {
+	c    *Catalog
+	key  string
+	name string
+	base *image.Manifest
+	db   *database // nil until the first commit of a new database
+
+	// Guarded by c.mu.
+	state txnState
+	pins  map[image.Hash]bool
+}
+
+// Begin starts a transaction on the named database, which need not exist
+// yet (its first commit creates it). There is one writer per database: if
+// another transaction, Delete or Rename holds it, Begin fails at once with
+// ErrBusy, or waits with Options.WaitForWriter. Names are compared
+// case-insensitively; an existing database keeps its spelling.
+func (c *Catalog) Begin(ctx context.Context, name string) (*Txn, error) {
+	if err := checkName(name); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	key := nameKey(name)
+	if err := c.acquire(ctx, key, name); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		c.release(key)
+		return nil, fmt.Errorf("begin: %w", ErrClosed)
+	}
+	t := &Txn{c: c, key: key, name: name, pins: map[image.Hash]bool{}}
+	if db, ok := c.dbs[key]; ok {
+		t.db, t.base, t.name = db, db.current, db.current.Database
+	}
+	return t, nil
+}
+
+// Name returns the database's name.
+func (t *Txn) Name() string { return t.name }
+
+// Base returns the version current when the transaction began, or nil for
+// a new database. It is shared and must not be modified.
+func (t *Txn) Base() *image.Manifest { return t.base }
+
+// usable reports why the transaction cannot be used, if it cannot. The
+// caller holds c.mu.
+func (t *Txn) usable() error {
+	switch {
+	case t.c.closed:
+		return ErrClosed
+	case t.state != txnActive:
+		return errTxnDone
+	}
+	return nil
+}
+
+// pin keeps h from GC until the transaction ends. The caller holds c.mu.
+func (t *Txn) pin(h image.Hash) {
+	if !t.pins[h] {
+		t.pins[h] = true
+		t.c.pins[h]++
+	}
+}
+
+// WriteObject stores an object and returns its reference; it implements
+// image.ObjectWriter. An object the catalog holds already is not written
+// again. When WriteObject returns, the object is durable.
+func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
+	h := image.Sum(data)
+	ref := image.ObjectRef{Hash: h, Size: int64(len(data)), Kind: kind}
+	if err := ctx.Err(); err != nil {
+		return ref, fmt.Errorf("write object %s: %w", h, err)
+	}
+	c := t.c
+	c.mu.Lock()
+	for c.deleting[h] {
+		c.cond.Wait() // GC is removing this very object: let it finish first
+	}
+	if err := t.usable(); err != nil {
+		c.mu.Unlock()
+		return ref, fmt.Errorf("write object %s: %w", h, err)
+	}
+	t.pin(h)
+	size, ok := c.objects[h]
+	c.ops.Add(1)
+	c.mu.Unlock()
+	defer c.ops.Done()
+	if ok && size == ref.Size {
+		return ref, nil
+	}
+	if err := c.writeObject(ctx, h, data); err != nil {
+		return ref, fmt.Errorf("write object %s: %w", h, err)
+	}
+	return ref, nil
+}
+
+// HasObject reports whether the catalog holds the object and, if it does,
+// keeps it until the transaction ends, so that the manifest may list it
+// without writing it again (replicas and restores fetch only what is
+// missing).
+func (t *Txn) HasObject(h image.Hash) bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.deleting[h] {
+		c.cond.Wait()
+	}
+	if t.usable() != nil {
+		return false
+	}
+	if _, ok := c.objects[h]; !ok {
+		return false
+	}
+	t.pin(h)
+	return true
+}
+
+// Commit makes m the next version of the database: it fills in m's
+// Format, Database, Version (the current version plus one) and CommitTime,
+// checks that the catalog holds every object m lists, and runs the commit
+// protocol. When Commit returns nil the version is durable and current,
+// and *m is the manifest exactly as stored (objects sorted by hash).
+// Whether it succeeds or fails, the transaction ends; a failed commit
+// leaves the previous version current in this process, and version numbers
+// are never reused.
+func (t *Txn) Commit(ctx context.Context, m *image.Manifest) (int64, error) {
+	return t.commit(ctx, m, false)
+}
+
+// CommitReplica commits m with the version and commit time it carries,
+// for a replica that must hold the same versions as its primary. The
+// version must be above the current one. Otherwise it is Commit.
+func (t *Txn) CommitReplica(ctx context.Context, m *image.Manifest) (int64, error) {
+	return t.commit(ctx, m, true)
+}
+
+func (t *Txn) commit(ctx context.Context, m *image.Manifest, replica bool) (int64, error) {
+	c := t.c
+	c.mu.Lock()
+	if err := t.usable(); err != nil {
+		c.mu.Unlock()
+		return 0, fmt.Errorf("commit %q: %w", t.name, err)
+	}
+	t.state = txnCommitting
+	c.ops.Add(1)
+	defer c.ops.Done()
+	mm, newDir, err := t.prepare(m, replica)
+	c.mu.Unlock()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		c.mu.Lock()
+		t.finish()
+		c.mu.Unlock()
+		return 0, fmt.Errorf("commit %q: %w", t.name, err)
+	}
+
+	dir := newDir
+	if t.db != nil {
+		dir = t.db.dir
+	}
+	err = c.writeVersion(ctx, dir, newDir != "", mm)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer t.finish()
+	if err != nil {
+		if t.db != nil {
+			t.db.maxSeen = max(t.db.maxSeen, mm.Version)
+		}
+		c.mu.Unlock()
+		c.undoVersion(dir, newDir != "", mm.Version)
+		c.mu.Lock()
+		delete(c.liveDirs, newDir)
+		return 0, fmt.Errorf("commit %q version %d: %w", t.name, mm.Version, err)
+	}
+	if t.db == nil {
+		t.db = &database{dir: newDir}
+		c.dbs[t.key] = t.db
+		delete(c.liveDirs, newDir)
+	}
+	c.retain(t.db, mm)
+	*m = *mm
+	m.Objects = slices.Clone(mm.Objects) // the catalog's copy stays its own
+	return mm.Version, nil
+}
+
+// prepare builds the manifest to commit and pins every object it lists,
+// checking that each is present with its size. For a new database it
+// also chooses and registers the directory. The caller holds c.mu.
+func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, newDir string, err error) {
+	c := t.c
+	if m == nil {
+		return nil, "", fmt.Errorf("%w: nil manifest", ErrInvalid)
+	}
+	var cur, next int64 = 0, 1
+	if t.db != nil {
+		cur = t.db.current.Version
+		next = max(cur, t.db.maxSeen) + 1
+	}
+	cp := *m
+	cp.Database = t.name
+	cp.Format = image.FormatVersion
+	if replica {
+		if m.Version <= cur {
+			return nil, "", fmt.Errorf("%w: replica version %d is not above the current version %d", ErrInvalid, m.Version, cur)
+		}
+		next = m.Version
+		if cp.CommitTime.IsZero() {
+			cp.CommitTime = time.Now().UTC()
+		}
+	} else {
+		cp.CommitTime = time.Now().UTC()
+	}
+	cp.Version = next
+	mm, err = normalize(&cp)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var missing []image.Hash
+	for _, o := range mm.Objects {
+		if size, ok := c.objects[o.Hash]; !ok || c.deleting[o.Hash] || size != o.Size {
+			missing = append(missing, o.Hash)
+			continue
+		}
+		t.pin(o.Hash)
+	}
+	if len(missing) > 0 {
+		return nil, "", fmt.Errorf("%w: the manifest lists %d objects the catalog does not hold (or holds with another size), %s first",
+			ErrInvalid, len(missing), missing[0])
+	}
+	if t.db == nil {
+		newDir = newDirName(t.name)
+		c.liveDirs[newDir] = true
+	}
+	return mm, newDir, nil
+}
+
+// normalize returns the manifest exactly as it will be read back from
+// disk (objects sorted and deduplicated), checking it on the way.
+func normalize(m *image.Manifest) (*image.Manifest, error) {
+	b, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return image.Unmarshal(b)
+}
+
+// finish ends the transaction: releases its objects and the database.
+// The caller holds c.mu.
+func (t *Txn) finish() {
+	if t.state == txnDone {
+		return
+	}
+	t.state = txnDone
+	for h := range t.pins {
+		if n := t.c.pins[h] - 1; n > 0 {
+			t.c.pins[h] = n
+		} else {
+			delete(t.c.pins, h)
+		}
+	}
+	t.pins = nil
+	t.c.release(t.key)
+}
+
+// Abort ends the transaction without committing. The objects it wrote
+// stay until GC finds them unused. Abort after Commit does nothing, so
+// `defer txn.Abort()` is the usual pattern.
+func (t *Txn) Abort() {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.state == txnActive {
+		t.finish()
+	}
+}
+
+// writeVersion runs the commit protocol for mm in the database directory
+// dir, creating the directory first when create is set:
+//
+//  1. (new database) create databases/<dir>/manifests, sync databases/<dir>
+//     and databases/;
+//  2. write manifests/<version>.json through a synced temporary file,
+//     rename, sync manifests/;
+//  3. write CURRENT the same way, sync the database directory.
+//
+// The objects are durable already (WriteObject syncs them). Cancelling ctx
+// stops it before step 3, never during.
+func (c *Catalog) writeVersion(ctx context.Context, dir string, create bool, mm *image.Manifest) error {
+	b, err := mm.Marshal()
+	if err != nil {
+		return err
+	}
+	if create {
+		if err := c.fs.MkdirAll(c.dbPath(dir, "manifests"), 0o755); err != nil {
+			return err
+		}
+		if err := c.fs.SyncDir(c.dbPath(dir)); err != nil {
+			return err
+		}
+		if err := c.fs.SyncDir(c.path("databases")); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.writeAtomic(c.dbPath(dir, "manifests"), manifestName(mm.Version), b); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.writeAtomic(c.dbPath(dir), "CURRENT", encodePointer(mm.Version, b)); err != nil {
+		return fmt.Errorf("write CURRENT: %w", err)
+	}
+	return nil
+}
+
+// undoVersion tries to take back a failed commit so that the disk agrees
+// with memory (the previous version current): it removes the version's
+// manifest, so that even a CURRENT renamed into place before the failure
+// falls back to the previous version at the next start; for a new
+// database, it removes the directory. Failures are only logged: GC and
+// the fallback rules of Open cover what is left.
+func (c *Catalog) undoVersion(dir string, created bool, v int64) {
+	var err error
+	if created {
+		if err = c.fs.RemoveAll(c.dbPath(dir)); err == nil {
+			err = c.fs.SyncDir(c.path("databases"))
+		}
+	} else {
+		mdir := c.dbPath(dir, "manifests")
+		err = c.fs.Remove(c.dbPath(dir, "manifests", manifestName(v)))
+		if err == nil {
+			err = c.fs.SyncDir(mdir)
+		} else if vfs.IsNotExist(err) {
+			err = nil
+		}
+	}
+	if err != nil {
+		c.log.Warn("catalog: cannot clean up after a failed commit; the next start or GC will", "dir", dir, "version", v, "err", err)
+	}
+}
