@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -136,17 +137,31 @@ func trimSpace(v []byte) []byte {
 }
 
 // scanString returns the index just past the string that starts at b[i].
+// It jumps from quote to quote, which is what keeps splitting large
+// documents fast: most of their bytes are inside strings.
 func scanString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, true
+	j := i + 1
+	for {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return 0, false
 		}
+		q += j
+		// The quote is escaped when an odd number of backslashes precede
+		// it.
+		n := 0
+		for k := q - 1; k > i && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1, true
+		}
+		j = q + 1
 	}
-	return 0, false
 }
+
+// structural marks the bytes that matter when skipping a container.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
 
 // scanValue returns the index just past the JSON value that starts at b[i].
 // The document has been checked by encoding/json before, so this only has
@@ -161,7 +176,11 @@ func scanValue(b []byte, i int) (int, bool) {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
-			switch b[j] {
+			c := b[j]
+			if !structural[c] {
+				continue
+			}
+			switch c {
 			case '"':
 				end, ok := scanString(b, j)
 				if !ok {
@@ -170,7 +189,7 @@ func scanValue(b []byte, i int) (int, bool) {
 				j = end - 1
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default:
 				depth--
 				if depth == 0 {
 					return j + 1, true
@@ -272,20 +291,107 @@ func splitArray(v []byte) ([][]byte, error) {
 	}
 }
 
-// unquote decodes a JSON string literal, quickly when it has no escapes.
+// unquote decodes a JSON string literal. It decodes escapes itself,
+// because going through encoding/json for every string of a large model
+// costs more than everything else together; strings with invalid UTF-8 are
+// left to encoding/json so that they decode exactly as it decodes them.
 func unquote(q []byte) (string, error) {
 	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
 		return "", fmt.Errorf("not a string")
 	}
 	body := q[1 : len(q)-1]
-	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+	esc := bytes.IndexByte(body, '\\')
+	if esc < 0 && utf8.Valid(body) {
 		return string(body), nil
+	}
+	if esc >= 0 {
+		if s, ok := unescape(body, esc); ok && utf8.ValidString(s) {
+			return s, nil
+		}
 	}
 	var s string
 	if err := json.Unmarshal(q, &s); err != nil {
 		return "", err
 	}
 	return s, nil
+}
+
+// unescape decodes the escapes of a string body whose first backslash is
+// at esc. ok is false for anything unusual, which the caller then leaves
+// to encoding/json.
+func unescape(body []byte, esc int) (string, bool) {
+	out := make([]byte, 0, len(body))
+	out = append(out, body[:esc]...)
+	for i := esc; i < len(body); {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(body) {
+			return "", false
+		}
+		switch body[i+1] {
+		case '"', '\\', '/':
+			out = append(out, body[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(body, i+2)
+			if !ok {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), false
+				if i+1 < len(body) && body[i] == '\\' && body[i+1] == 'u' {
+					r2, ok = hex4(body, i+2)
+				}
+				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(out), true
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	return r, true
 }
 
 // pathElem is one step of a JSON path: a member key, or an array index with

@@ -161,7 +161,6 @@ type Column struct {
 	SummarizeBy        string
 	IsKey              bool
 	IsUnique           bool
-	IsNullable         bool // true when absent
 	IsNameInferred     bool
 	IsDataTypeInferred bool
 	SourceProviderType string
@@ -187,7 +186,6 @@ func (x *Column) props() []prop {
 		str("summarizeBy", &x.SummarizeBy),
 		boolean("isKey", &x.IsKey, false),
 		boolean("isUnique", &x.IsUnique, false),
-		boolean("isNullable", &x.IsNullable, true),
 		boolean("isNameInferred", &x.IsNameInferred, false),
 		boolean("isDataTypeInferred", &x.IsDataTypeInferred, false),
 		str("sourceProviderType", &x.SourceProviderType),

@@ -1,10 +1,12 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/meridian-olap/meridian/internal/value"
 )
@@ -39,6 +41,9 @@ func (s *strProp) decode(d *decoder, v []byte) error {
 }
 
 func (s *strProp) same(d *decoder, v []byte) bool {
+	if body, ok := plainString(v); ok {
+		return string(body) == *s.p
+	}
 	x, err := decodeString(d, v)
 	if err != nil {
 		return false
@@ -52,6 +57,20 @@ func (s *strProp) same(d *decoder, v []byte) bool {
 func (s *strProp) encode(e *encoder, _ []byte) error {
 	e.writeString(*s.p)
 	return nil
+}
+
+// plainString returns the body of a JSON string that has no escapes, so
+// that it can be compared without decoding.
+func plainString(v []byte) ([]byte, bool) {
+	v = trimSpace(v)
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
+		return nil, false
+	}
+	return body, true
 }
 
 // decodeString decodes a JSON string; nil means null.
@@ -321,6 +340,9 @@ func (t *textProp[T]) decode(d *decoder, v []byte) error {
 }
 
 func (t *textProp[T]) same(d *decoder, v []byte) bool {
+	if body, ok := plainString(v); ok {
+		return string(body) == string(*t.p)
+	}
 	s, err := decodeText(d, v)
 	return err == nil && T(s) == *t.p
 }
