@@ -96,4 +96,3 @@ func FuzzConvert(f *testing.F) {
 		ParseTime(b)
 	})
 }
-
