@@ -175,11 +175,16 @@ func checkClean(t testing.TB, c *Catalog, fsys vfs.FS, dir string) {
 			}
 		}
 	}
+	dbDirs := map[string]bool{}
 	c.mu.Lock()
 	for _, db := range c.dbs {
+		dbDirs[filepath.Join("databases", db.dir)+"/"] = true
 		for _, m := range db.retained {
 			retained[filepath.Join("databases", db.dir, "manifests", manifestName(m.Version))] = true
 		}
+	}
+	for d := range c.keepDirs {
+		dbDirs[filepath.Join("databases", d)+"/"] = true
 	}
 	c.mu.Unlock()
 	for _, f := range files(t, fsys, dir) {
@@ -187,10 +192,22 @@ func checkClean(t testing.TB, c *Catalog, fsys vfs.FS, dir string) {
 		switch {
 		case strings.HasPrefix(base, tmpPrefix), strings.HasPrefix(base, deletedPrefix):
 			t.Errorf("left behind: %s", f)
-		case strings.HasPrefix(f, "objects/") && len(base) == 64 && !used[base]:
+		case strings.HasPrefix(f, "objects/") && isObject(f) && !used[base]:
 			t.Errorf("unused object left: %s", f)
-		case strings.HasSuffix(f, manifestExt) && !retained[f]:
+		case strings.HasPrefix(f, "databases/") && strings.Count(f, "/") == 2 && strings.HasSuffix(f, "/") && !dbDirs[f]:
+			t.Errorf("abandoned database directory left: %s", f)
+		case isManifest(f) && !retained[f]:
 			t.Errorf("manifest not retained left: %s", f)
 		}
 	}
+}
+
+func isObject(f string) bool {
+	_, ok := parseObjectName(filepath.Base(filepath.Dir(f)), filepath.Base(f))
+	return ok
+}
+
+func isManifest(f string) bool {
+	_, ok := parseManifestName(filepath.Base(f))
+	return ok && filepath.Base(filepath.Dir(f)) == "manifests"
 }
