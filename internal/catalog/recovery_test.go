@@ -80,8 +80,8 @@ func TestOpenRecovery(t *testing.T) {
 		name    string
 		verify  bool
 		damaged bool // the current version has a damaged object
-		damage func(t *testing.T, f *fixture)
-		want   func(f *fixture) *image.Manifest // nil: Sales is absent
+		damage  func(t *testing.T, f *fixture)
+		want    func(f *fixture) *image.Manifest // nil: Sales is absent
 	}{
 		{"intact", false, false, func(*testing.T, *fixture) {}, func(f *fixture) *image.Manifest { return f.v2 }},
 		{"CURRENT missing", false, false, func(t *testing.T, f *fixture) {
