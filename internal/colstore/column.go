@@ -154,3 +154,16 @@ func segmentBounds(parts []Partition) [][2]int {
 	}
 	return out
 }
+
+// BlankColumn returns a column of t's rows that are all BLANK, with t's
+// segment boundaries: the data of a column not yet computed.
+func BlankColumn(name string, typ value.Type, t *Table) *Column {
+	c := &Column{Name: name, Type: typ, Dict: &Dict{Type: typ, Kind: DictList}}
+	if typ == value.Integer || typ == value.Currency || typ == value.Boolean || typ == value.Decimal || typ == value.DateTime {
+		c.Dict.Kind = DictRange
+	}
+	for _, b := range segmentBounds(t.Partitions) {
+		c.Segs = append(c.Segs, Segment{Start: b[0], Packed: Packed{N: b[1]}})
+	}
+	return c
+}

@@ -793,3 +793,48 @@ func (st *scanState) result() *Result {
 	}
 	return r
 }
+
+// Select returns the rows of the scanned table that pass every filter, as
+// a bitmap with capacity Rows+1 (the extra bit is for the caller's blank
+// row and is never set here). Grouping and aggregates are ignored.
+func (s *Scan) Select(ctx context.Context) (*Bitmap, error) {
+	p, err := (&Scan{Table: s.Table, Filters: s.Filters}).plan()
+	if err != nil {
+		return nil, err
+	}
+	out := NewBitmap(s.Table.Rows + 1)
+	st := p.newState()
+	for seg, b := range s.Table.SegmentBounds() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for off := 0; off < b[1]; off += blockRows {
+			n := min(blockRows, b[1]-off)
+			for _, c := range p.colsUsed {
+				s.Table.Columns[c].Segs[seg].Unpack(off, st.ids[c][:n])
+			}
+			row := b[0] + off
+			if len(p.Filters) == 0 {
+				for i := 0; i < n; i++ {
+					out.Set(row + i)
+				}
+				continue
+			}
+			sel := st.sel[:0]
+			for k, f := range p.Filters {
+				if f.Rows != nil {
+					sel = filterRows(sel, k == 0, n, row, f.Rows)
+				} else {
+					sel = filterIDs(sel, k == 0, n, st.ids[f.Col], f.IDs)
+				}
+				if len(sel) == 0 {
+					break
+				}
+			}
+			for _, i := range sel {
+				out.Set(row + int(i))
+			}
+		}
+	}
+	return out, nil
+}
