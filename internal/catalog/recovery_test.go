@@ -45,7 +45,7 @@ func (f *fixture) path(p ...string) string {
 	return filepath.Join(append([]string{memDir}, p...)...)
 }
 
-func (f *fixture) write(t *testing.T, p string, b []byte) {
+func (f *fixture) write(t testing.TB, p string, b []byte) {
 	t.Helper()
 	if err := f.mem.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func (f *fixture) write(t *testing.T, p string, b []byte) {
 	w.Close()
 }
 
-func (f *fixture) read(t *testing.T, p string) []byte {
+func (f *fixture) read(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := vfs.ReadFile(f.mem, p)
 	if err != nil {

@@ -37,7 +37,7 @@ type ddCase struct {
 	want      string
 }
 
-func readCases(t *testing.T, path string) []ddCase {
+func readCases(t testing.TB, path string) []ddCase {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -22,7 +22,7 @@
 //   - Datetimes: dt"2020-01-31", dt"2020-01-31T10:00:00" or
 //     dt"2020-01-31 10:00:00" (month, day and hour may have one digit,
 //     seconds a fraction), a real date in years 100 to 9999.
-//   - 'Table Name': a quoted table name, with ” for an apostrophe.
+//   - 'Table Name': a quoted table name, with a doubled apostrophe for one.
 //   - [Name]: a column or measure name, with ]] for a closing bracket.
 //     Quoted and bracketed names do not span lines.
 //   - Names: ASCII letters, digits and _, not starting with a digit.

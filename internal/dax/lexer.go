@@ -471,7 +471,7 @@ func (l *lexer) date(start Pos) token {
 	return t
 }
 
-// quoted reads 'Table Name', where ” is one apostrophe. Names do not span
+// quoted reads 'Table Name', where a doubled apostrophe is one. Names do not span
 // lines: a missing closing quote is reported on its own line rather than
 // swallowing the rest of the text.
 func (l *lexer) quoted(start Pos) token {

@@ -64,7 +64,7 @@ func isPlainName(s string) bool {
 
 // QuoteTable returns a table name as it can be written in DAX: unchanged
 // when it is a plain name (Sales), else between apostrophes with any
-// apostrophe doubled ('Sales Territory', 'Bob”s').
+// apostrophe doubled: 'Sales Territory'.
 func QuoteTable(name string) string {
 	if isPlainName(name) {
 		return name

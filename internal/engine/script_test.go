@@ -86,11 +86,11 @@ type scriptCase struct {
 }
 
 type script struct {
-	path      string
-	tables    []*scriptTable
-	def       *model.Database
-	calcCols  []struct{ table, name, expr string }
-	cases     []scriptCase
+	path     string
+	tables   []*scriptTable
+	def      *model.Database
+	calcCols []struct{ table, name, expr string }
+	cases    []scriptCase
 }
 
 func runScript(t *testing.T, path string) int {

@@ -38,12 +38,12 @@ type scGroupBy struct {
 // name, expr, ...).
 func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 	var (
-		groups   []scGroupBy
-		rollups  []rollupLevel
-		filters  []dax.Expr
-		names    []string
-		exprs    []dax.Expr
-		ignored  []bool
+		groups  []scGroupBy
+		rollups []rollupLevel
+		filters []dax.Expr
+		names   []string
+		exprs   []dax.Expr
+		ignored []bool
 	)
 	addGroup := func(e dax.Expr, rollup, unit int) error {
 		col, err := ev.resolveColumn(e, en)

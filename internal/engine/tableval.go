@@ -40,9 +40,9 @@ type tableVal struct {
 	cols []colInfo
 	rows [][]value.Value
 
-	base   *Table
-	filter *FilterCtx        // rows of base visible here
-	sel    *colstore.Bitmap  // and, when set, in this set (capacity Rows+1)
+	base    *Table
+	filter  *FilterCtx       // rows of base visible here
+	sel     *colstore.Bitmap // and, when set, in this set (capacity Rows+1)
 	noBlank bool             // without the blank row (ALLNOBLANKROW)
 }
 

@@ -533,15 +533,13 @@ func decodeMembers(d *decoder, ms []member, o object) error {
 	for _, p := range ps {
 		p.reset()
 	}
-	for i, m := range ms {
-		for _, prev := range ms[:i] {
-			if prev.key == m.key {
-				d.pushKey(m.key)
-				err := d.errorf(m.value, "duplicate member %q", m.key)
-				d.pop()
-				return err
-			}
-		}
+	if i := duplicate(ms); i >= 0 {
+		d.pushKey(ms[i].key)
+		err := d.errorf(ms[i].value, "duplicate member %q", ms[i].key)
+		d.pop()
+		return err
+	}
+	for _, m := range ms {
 		p := findProp(ps, m.key)
 		if p == nil {
 			continue
@@ -555,6 +553,30 @@ func decodeMembers(d *decoder, ms []member, o object) error {
 	}
 	o.rawObject().members = ms
 	return nil
+}
+
+// duplicate returns the index of the first member whose key an earlier
+// member has, or -1. Objects with many members (hostile ones) are checked
+// through a map so that the check stays linear.
+func duplicate(ms []member) int {
+	if len(ms) <= 16 {
+		for i := 1; i < len(ms); i++ {
+			for _, prev := range ms[:i] {
+				if prev.key == ms[i].key {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	seen := make(map[string]struct{}, len(ms))
+	for i, m := range ms {
+		if _, ok := seen[m.key]; ok {
+			return i
+		}
+		seen[m.key] = struct{}{}
+	}
+	return -1
 }
 
 func findProp(ps []prop, key string) prop {

@@ -297,7 +297,7 @@ func parseCommand(d *decoder, v []byte, top bool) (*Command, error) {
 		}
 		for _, k := range commandKinds {
 			if strings.EqualFold(k, m.key) {
-				return nil, d.errorf(v, "unknown TMSL command %q; did you mean %q? (command names are case-sensitive)", m.key, k)
+				return nil, d.errorf(v, "unknown TMSL command %q; did you mean %q? (Meridian matches command names exactly)", m.key, k)
 			}
 		}
 		return nil, d.errorf(v, "unknown TMSL command %q; expected one of %s", m.key, strings.Join(commandKinds, ", "))
@@ -325,14 +325,10 @@ func newCmdObject(d *decoder, v []byte) (*cmdObject, error) {
 	if err != nil {
 		return nil, d.errorf(v, "%v", err)
 	}
-	for i, m := range ms {
-		for _, prev := range ms[:i] {
-			if prev.key == m.key {
-				d.pushKey(m.key)
-				defer d.pop()
-				return nil, d.errorf(m.value, "duplicate member %q", m.key)
-			}
-		}
+	if i := duplicate(ms); i >= 0 {
+		d.pushKey(ms[i].key)
+		defer d.pop()
+		return nil, d.errorf(ms[i].value, "duplicate member %q", ms[i].key)
 	}
 	return &cmdObject{d: d, v: v, ms: ms, used: make([]bool, len(ms))}, nil
 }

@@ -80,6 +80,71 @@ func (d *Database) Validate() []Problem {
 
 type validator struct {
 	problems []Problem
+	// Indexes by folded name, so that validating a large (or hostile)
+	// model stays linear: the first table of each name, every table's
+	// columns, measures and hierarchies, and the data sources.
+	tables  map[string]*Table
+	index   map[*Table]*tableIndex
+	sources map[string]bool
+}
+
+type tableIndex struct {
+	columns               map[string]*Column
+	measures, hierarchies map[string]bool
+}
+
+func (v *validator) buildIndex(m *Model) {
+	v.tables = make(map[string]*Table, len(m.Tables))
+	v.index = make(map[*Table]*tableIndex, len(m.Tables))
+	for _, t := range m.Tables {
+		if t == nil {
+			continue
+		}
+		k := value.FoldText(t.Name)
+		if _, ok := v.tables[k]; !ok {
+			v.tables[k] = t
+		}
+		ix := &tableIndex{
+			columns:     make(map[string]*Column, len(t.Columns)),
+			measures:    make(map[string]bool, len(t.Measures)),
+			hierarchies: make(map[string]bool, len(t.Hierarchies)),
+		}
+		for _, c := range t.Columns {
+			if c == nil {
+				continue
+			}
+			if k := value.FoldText(c.Name); ix.columns[k] == nil {
+				ix.columns[k] = c
+			}
+		}
+		for _, x := range t.Measures {
+			if x != nil {
+				ix.measures[value.FoldText(x.Name)] = true
+			}
+		}
+		for _, h := range t.Hierarchies {
+			if h != nil {
+				ix.hierarchies[value.FoldText(h.Name)] = true
+			}
+		}
+		v.index[t] = ix
+	}
+	v.sources = make(map[string]bool, len(m.DataSources))
+	for _, s := range m.DataSources {
+		if s != nil {
+			v.sources[value.FoldText(s.Name)] = true
+		}
+	}
+}
+
+func (v *validator) table(name string) *Table { return v.tables[value.FoldText(name)] }
+
+func (v *validator) hasColumn(t *Table, name string) bool {
+	return v.column(t, name) != nil
+}
+
+func (v *validator) column(t *Table, name string) *Column {
+	return v.index[t].columns[value.FoldText(name)]
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -124,6 +189,7 @@ func (n *names) check(v *validator, path, name string) {
 }
 
 func (v *validator) model(m *Model) {
+	v.buildIndex(m)
 	tables := newNames("table")
 	measures := newNames("measure")
 	for i, t := range m.Tables {
@@ -133,7 +199,7 @@ func (v *validator) model(m *Model) {
 			continue
 		}
 		tables.check(v, p, t.Name)
-		v.table(m, t, p, measures)
+		v.checkTable(m, t, p, measures)
 	}
 
 	rels := newNames("relationship")
@@ -203,7 +269,7 @@ func (v *validator) model(m *Model) {
 	}
 }
 
-func (v *validator) table(m *Model, t *Table, tp string, measures *names) {
+func (v *validator) checkTable(m *Model, t *Table, tp string, measures *names) {
 	// Columns and measures of a table share one namespace; measures are
 	// also unique across the model.
 	local := newNames("column or measure")
@@ -214,7 +280,7 @@ func (v *validator) table(m *Model, t *Table, tp string, measures *names) {
 			continue
 		}
 		local.check(v, p, c.Name)
-		v.column(t, c, p)
+		v.checkColumn(t, c, p)
 	}
 	for i, ms := range t.Measures {
 		p := elem(tp+".measures", i, nameFor(ms))
@@ -269,7 +335,7 @@ func (v *validator) table(m *Model, t *Table, tp string, measures *names) {
 			switch {
 			case strings.TrimSpace(l.Column) == "":
 				v.add(lp+".column", "the level names no column")
-			case t.Column(l.Column) == nil:
+			case !v.hasColumn(t, l.Column):
 				v.add(lp+".column", "column %s%s does not exist", quote(t.Name), bracket(l.Column))
 			}
 		}
@@ -280,7 +346,7 @@ func (v *validator) table(m *Model, t *Table, tp string, measures *names) {
 	}
 }
 
-func (v *validator) column(t *Table, c *Column, p string) {
+func (v *validator) checkColumn(t *Table, c *Column, p string) {
 	if !knownValue(c.Type, columnTypes) {
 		v.add(p+".type", "unknown column type %q; expected one of %s", c.Type, list2(columnTypes))
 	}
@@ -296,7 +362,7 @@ func (v *validator) column(t *Table, c *Column, p string) {
 		switch {
 		case value.EqualText(c.SortByColumn, c.Name):
 			v.add(p+".sortByColumn", "the column %s is sorted by itself", bracket(c.Name))
-		case t.Column(c.SortByColumn) == nil:
+		case !v.hasColumn(t, c.SortByColumn):
 			v.add(p+".sortByColumn", "sort-by column %s%s does not exist", quote(t.Name), bracket(c.SortByColumn))
 		}
 	}
@@ -314,7 +380,7 @@ func (v *validator) partition(m *Model, t *Table, pt *Partition, p string) {
 			v.add(p+".source.expression", "the calculated table %s has no expression", quote(t.Name))
 		}
 	case SourceQuery:
-		if s.DataSource != "" && m.DataSource(s.DataSource) == nil {
+		if s.DataSource != "" && !v.sources[value.FoldText(s.DataSource)] {
 			v.add(p+".source.dataSource", "data source %s does not exist", quote(s.DataSource))
 		}
 	case SourceCalculationGroup:
@@ -399,7 +465,7 @@ func (v *validator) endpoint(m *Model, p, end, table, column string) *Column {
 		v.add(p+"."+end+"Table", "the relationship has no %sTable", end)
 		return nil
 	}
-	t := m.Table(table)
+	t := v.table(table)
 	if t == nil {
 		v.add(p+"."+end+"Table", "table %s does not exist", quote(table))
 		return nil
@@ -408,7 +474,7 @@ func (v *validator) endpoint(m *Model, p, end, table, column string) *Column {
 		v.add(p+"."+end+"Column", "the relationship has no %sColumn", end)
 		return nil
 	}
-	c := t.Column(column)
+	c := v.column(t, column)
 	if c == nil {
 		v.add(p+"."+end+"Column", "column %s%s does not exist", quote(table), bracket(column))
 	}
@@ -430,7 +496,7 @@ func (v *validator) role(m *Model, r *Role, p string) {
 		if strings.TrimSpace(tp.Name) == "" {
 			continue
 		}
-		t := m.Table(tp.Name)
+		t := v.table(tp.Name)
 		if t == nil {
 			v.add(pp+".name", "table %s does not exist", quote(tp.Name))
 			continue
@@ -440,7 +506,7 @@ func (v *validator) role(m *Model, r *Role, p string) {
 			switch {
 			case cp == nil:
 				v.add(cpp, "the column permission is null")
-			case t.Column(cp.Name) == nil:
+			case !v.hasColumn(t, cp.Name):
 				v.add(cpp+".name", "column %s%s does not exist", quote(t.Name), bracket(cp.Name))
 			}
 		}
@@ -454,7 +520,7 @@ func (v *validator) perspective(m *Model, ps *Perspective, p string) {
 			v.add(tp, "the perspective table is null")
 			continue
 		}
-		t := m.Table(pt.Name)
+		t := v.table(pt.Name)
 		if t == nil {
 			v.add(tp+".name", "table %s does not exist", quote(pt.Name))
 			continue
@@ -470,9 +536,10 @@ func (v *validator) perspective(m *Model, ps *Perspective, p string) {
 				}
 			}
 		}
-		check("columns", "column", pt.Columns, func(n string) bool { return t.Column(n) != nil })
-		check("measures", "measure", pt.Measures, func(n string) bool { return t.Measure(n) != nil })
-		check("hierarchies", "hierarchy", pt.Hierarchies, func(n string) bool { return t.Hierarchy(n) != nil })
+		ix := v.index[t]
+		check("columns", "column", pt.Columns, func(n string) bool { return ix.columns[value.FoldText(n)] != nil })
+		check("measures", "measure", pt.Measures, func(n string) bool { return ix.measures[value.FoldText(n)] })
+		check("hierarchies", "hierarchy", pt.Hierarchies, func(n string) bool { return ix.hierarchies[value.FoldText(n)] })
 	}
 }
 
