@@ -24,6 +24,10 @@
 // Expressions (DAX, M, SQL) may be written in TMSL as a string or as an
 // array of lines; type Expr holds the joined text either way.
 //
+// A parsed Database may be read from several goroutines at once
+// (json.Marshal, Validate and the lookups only read it); changing it needs
+// the caller's own locking. To copy a database, marshal and parse it.
+//
 // # Names
 //
 // Names are compared as Analysis Services compares them, without regard to

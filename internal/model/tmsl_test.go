@@ -316,3 +316,28 @@ func TestDeployDataset(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestObjectPathType(t *testing.T) {
+	tests := []struct {
+		path ObjectPath
+		typ  string
+		str  string
+	}{
+		{ObjectPath{}, "", `{}`},
+		{ObjectPath{Database: "d"}, "database", `{"database":"d"}`},
+		{ObjectPath{Database: "d", Role: "r"}, "role", `{"database":"d","role":"r"}`},
+		{ObjectPath{Database: "d", DataSource: `s "1"`}, "dataSource", `{"database":"d","dataSource":"s \"1\""}`},
+		{ObjectPath{Database: "d", Table: "t", Measure: "m"}, "measure", `{"database":"d","table":"t","measure":"m"}`},
+		{ObjectPath{Database: "d", Expression: "e"}, "expression", `{"database":"d","expression":"e"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.str, func(t *testing.T) {
+			if got := tc.path.Type(); got != tc.typ {
+				t.Errorf("Type = %q, want %q", got, tc.typ)
+			}
+			if got := tc.path.String(); got != tc.str {
+				t.Errorf("String = %s, want %s", got, tc.str)
+			}
+		})
+	}
+}
