@@ -513,4 +513,3 @@ func (s *mappedSink) EndRow() error {
 	}
 	return s.b.EndRow()
 }
-
