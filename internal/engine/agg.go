@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 
 	"github.com/meridian-olap/meridian/internal/colstore"
 	"github.com/meridian-olap/meridian/internal/dax"
@@ -9,15 +8,8 @@ import (
 )
 
 func init() {
-	for _, name := range []string{"SUM", "AVERAGE", "COUNT", "COUNTA", "COUNTBLANK", "DISTINCTCOUNT", "DISTINCTCOUNTNOBLANK"} {
-		op := name
-		register(op, &builtin{min: 1, max: 1, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
-			col, err := ev.colArg(c, 0, en)
-			if err != nil {
-				return value.BlankValue, err
-			}
-			return ev.aggregateColumn(c, op, col, en.filter)
-		}})
+	for _, name := range []string{"SUM", "AVERAGE", "COUNT", "COUNTA", "COUNTBLANK", "DISTINCTCOUNT", "DISTINCTCOUNTNOBLANK", "MINA", "MAXA"} {
+		register(name, &builtin{min: 1, max: 1, scalar: aggregateCall})
 	}
 	for _, name := range []string{"MIN", "MAX"} {
 		op := name
@@ -25,27 +17,9 @@ func init() {
 			if len(c.Args) == 2 {
 				return minMax2(ev, en, c, op == "MAX")
 			}
-			col, err := ev.colArg(c, 0, en)
-			if err != nil {
-				return value.BlankValue, err
-			}
-			return ev.aggregateColumn(c, op, col, en.filter)
+			return aggregateCall(ev, en, c)
 		}})
 	}
-	register("MINA", &builtin{min: 1, max: 1, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
-		col, err := ev.colArg(c, 0, en)
-		if err != nil {
-			return value.BlankValue, err
-		}
-		return ev.aggregateColumn(c, "MIN", col, en.filter)
-	}})
-	register("MAXA", &builtin{min: 1, max: 1, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
-		col, err := ev.colArg(c, 0, en)
-		if err != nil {
-			return value.BlankValue, err
-		}
-		return ev.aggregateColumn(c, "MAX", col, en.filter)
-	}})
 	register("COUNTROWS", &builtin{min: 0, max: 1, scalar: countRows})
 	register("PRODUCT", &builtin{min: 1, max: 1, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 		col, err := ev.colArg(c, 0, en)
@@ -57,6 +31,9 @@ func init() {
 	for _, name := range []string{"SUMX", "AVERAGEX", "MINX", "MAXX", "COUNTX", "COUNTAX", "PRODUCTX"} {
 		op := name
 		register(op, &builtin{min: 2, max: 2, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
+			if p, ok := ev.planAggregate(c, en); ok {
+				return ev.runPlan(p, en)
+			}
 			t, err := ev.table(c.Args[0], en)
 			if err != nil {
 				return value.BlankValue, err
@@ -79,81 +56,6 @@ func (ev *evaluator) scanTable(f *FilterCtx, t *Table, extra *colstore.Bitmap, g
 	}
 	res, err := (&colstore.Scan{Table: t.Data, Filters: fs, Group: group, Aggs: aggs}).Run(ev.ctx)
 	return res, blank, err
-}
-
-// aggregateColumn computes SUM, AVERAGE, MIN, MAX, COUNT, COUNTA,
-// COUNTBLANK, DISTINCTCOUNT or DISTINCTCOUNTNOBLANK of a column in a
-// filter context.
-func (ev *evaluator) aggregateColumn(n dax.Node, op string, col *Column, f *FilterCtx) (value.Value, error) {
-	var aggs []colstore.Agg
-	switch op {
-	case "SUM", "AVERAGE":
-		if !col.Type.IsNumeric() || col.Type == value.Boolean {
-			return value.BlankValue, errorf(n, "%s cannot work with values of type %s in column %s", op, typeName(col.Type), col)
-		}
-		aggs = []colstore.Agg{{Op: colstore.Sum, Col: col.Index}}
-	case "MIN":
-		aggs = []colstore.Agg{{Op: colstore.Min, Col: col.Index}}
-	case "MAX":
-		aggs = []colstore.Agg{{Op: colstore.Max, Col: col.Index}}
-	case "COUNT", "COUNTA":
-		aggs = []colstore.Agg{{Op: colstore.CountValues, Col: col.Index}}
-	case "COUNTBLANK":
-		aggs = []colstore.Agg{{Op: colstore.CountRows}, {Op: colstore.CountValues, Col: col.Index}}
-	case "DISTINCTCOUNT", "DISTINCTCOUNTNOBLANK":
-		aggs = []colstore.Agg{{Op: colstore.DistinctCount, Col: col.Index}, {Op: colstore.CountRows}, {Op: colstore.CountValues, Col: col.Index}}
-	}
-	res, blankRow, err := ev.scanTable(f, col.Table, nil, nil, aggs)
-	if err != nil {
-		return value.BlankValue, err
-	}
-	if res.Groups == 0 {
-		if op == "COUNTBLANK" && blankRow {
-			return value.Int(1), nil
-		}
-		return value.BlankValue, nil
-	}
-	a := res.Aggs[0]
-	switch op {
-	case "SUM":
-		return sumValue(col, a, 0), nil
-	case "AVERAGE":
-		if a.Count[0] == 0 {
-			return value.BlankValue, nil
-		}
-		s, _ := sumValue(col, a, 0).Number()
-		avg := s / float64(a.Count[0])
-		if col.Type == value.Currency {
-			return currency(avg), nil
-		}
-		return value.Float(avg), nil
-	case "MIN", "MAX":
-		if a.Count[0] == 0 {
-			return value.BlankValue, nil
-		}
-		return col.Data.Dict.Value(a.ID[0]), nil
-	case "COUNT", "COUNTA":
-		if a.Count[0] == 0 {
-			return value.BlankValue, nil
-		}
-		return value.Int(a.Count[0]), nil
-	case "COUNTBLANK":
-		// BLANK when there are no rows; 0 when no row is blank.
-		n := a.Count[0] - res.Aggs[1].Count[0]
-		if blankRow {
-			n++
-		}
-		return value.Int(n), nil
-	default:
-		n := a.Dist[0]
-		if op == "DISTINCTCOUNT" && res.Aggs[1].Count[0] > res.Aggs[2].Count[0] {
-			n++ // a real row holds BLANK: DISTINCTCOUNT counts it
-		}
-		if n == 0 {
-			return value.BlankValue, nil
-		}
-		return value.Int(n), nil
-	}
 }
 
 // sumValue returns the SUM of group g, typed as the column: BLANK when the
@@ -238,11 +140,6 @@ func orZero(v, other value.Value) value.Value {
 // aggregate of its non-BLANK values. Over a model table with a numeric
 // row expression the work is one scan.
 func (ev *evaluator) iterate(c *dax.Call, op string, t *tableVal, e dax.Expr, en *env) (value.Value, error) {
-	if t.isBase() && (op == "SUMX" || op == "AVERAGEX" || op == "MINX" || op == "MAXX" || op == "COUNTX") {
-		if x, typ, ok := ev.compileRowExpr(e, t.base, en); ok {
-			return ev.iterateScan(c, op, t, e, x, typ, en)
-		}
-	}
 	var (
 		acc   value.Value
 		count int64
@@ -311,63 +208,6 @@ func (ev *evaluator) iterate(c *dax.Call, op string, t *tableVal, e dax.Expr, en
 		return value.BlankValue, nil
 	}
 	return value.Int(count), nil
-}
-
-// iterateScan runs a compiled iterator as one scan over the table's rows,
-// adding the blank row's value when the blank row is among them.
-func (ev *evaluator) iterateScan(c *dax.Call, op string, t *tableVal, e dax.Expr, x *colstore.Expr, typ value.Type, en *env) (value.Value, error) {
-	aop := colstore.Sum
-	switch op {
-	case "MINX":
-		aop = colstore.Min
-	case "MAXX":
-		aop = colstore.Max
-	}
-	res, blankRow, err := ev.scanTable(t.filter, t.base, t.sel, nil, []colstore.Agg{{Op: aop, Expr: x}})
-	if err != nil {
-		return value.BlankValue, err
-	}
-	var count int64
-	var num float64
-	if res.Groups > 0 {
-		a := res.Aggs[0]
-		count = a.Count[0]
-		switch aop {
-		case colstore.Sum:
-			num = a.Sum[0]
-		default:
-			num = a.Num[0]
-		}
-	}
-	if blankRow && !t.noBlank {
-		v, err := ev.scalar(e, en.withRow(&rowCtx{table: t.base, row: t.base.BlankRow()}))
-		if err != nil {
-			return value.BlankValue, err
-		}
-		if f, ok := v.Number(); ok && !v.IsBlank() {
-			switch {
-			case count == 0:
-				num = f
-			case aop == colstore.Sum:
-				num += f
-			case aop == colstore.Min:
-				num = math.Min(num, f)
-			default:
-				num = math.Max(num, f)
-			}
-			count++
-		}
-	}
-	if count == 0 {
-		return value.BlankValue, nil
-	}
-	switch op {
-	case "AVERAGEX":
-		return value.Float(num / float64(count)), nil
-	case "COUNTX":
-		return value.Int(count), nil
-	}
-	return typedSum(num, typ), nil
 }
 
 // eachRow calls fn with a row context for every row of a table value.

@@ -38,6 +38,8 @@ type evaluator struct {
 	// dupRows caches, per table without a unique column, the rows that are
 	// identical to each row (context transition filters all of them).
 	dupRows map[*Table]*dupIndex
+	// scalarOnly evaluates group by group, never set at a time.
+	scalarOnly bool
 }
 
 func newEvaluator(ctx context.Context, m *Model, limits Limits) *evaluator {

@@ -18,6 +18,8 @@ type QueryOptions struct {
 	Now time.Time
 	// Params are the values of @parameters.
 	Params map[string]value.Value
+	// scalarOnly turns set-at-a-time evaluation off (differential tests).
+	scalarOnly bool
 }
 
 // Result is the answer to a query: one table per EVALUATE.
@@ -57,6 +59,7 @@ func (m *Model) Execute(ctx context.Context, q *dax.Query, opts QueryOptions) (r
 		}
 	}()
 	ev := newEvaluator(ctx, m, opts.Limits)
+	ev.scalarOnly = opts.scalarOnly
 	if !opts.Now.IsZero() {
 		ev.now = opts.Now
 	}

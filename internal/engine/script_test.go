@@ -380,8 +380,20 @@ func (s *script) build(t *testing.T) *Model {
 }
 
 func runCase(t *testing.T, m *Model, path string, c scriptCase) {
-	res, err := m.Query(context.Background(), c.query, QueryOptions{Now: time.Date(2024, 6, 15, 10, 30, 0, 0, time.UTC)})
+	now := time.Date(2024, 6, 15, 10, 30, 0, 0, time.UTC)
+	res, err := m.Query(context.Background(), c.query, QueryOptions{Now: now})
 	where := fmt.Sprintf("%s:%d", path, c.line)
+	// The same query evaluated group by group must agree: set-at-a-time
+	// evaluation is an optimization, never a change of answer.
+	ref, refErr := m.Query(context.Background(), c.query, QueryOptions{Now: now, scalarOnly: true})
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("%s: set-at-a-time error %v, group-by-group error %v", where, err, refErr)
+	}
+	if err == nil && !strings.Contains(strings.ToUpper(c.query), "RAND") {
+		if d := diffResults(res, ref); d != "" {
+			t.Fatalf("%s: set-at-a-time and group-by-group results differ: %s", where, d)
+		}
+	}
 	if c.errSub != "" {
 		if err == nil {
 			t.Fatalf("%s: want an error containing %q, got %d rows", where, c.errSub, len(res.Tables[0].Rows))
@@ -481,4 +493,36 @@ func showRows(rows [][]string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// diffResults compares two results cell by cell, rows in any order.
+func diffResults(a, b *Result) string {
+	if len(a.Tables) != len(b.Tables) {
+		return fmt.Sprintf("%d tables vs %d", len(a.Tables), len(b.Tables))
+	}
+	for i := range a.Tables {
+		x, y := a.Tables[i], b.Tables[i]
+		if len(x.Rows) != len(y.Rows) {
+			return fmt.Sprintf("table %d: %d rows vs %d", i, len(x.Rows), len(y.Rows))
+		}
+		rx, ry := make([][]string, len(x.Rows)), make([][]string, len(y.Rows))
+		for r := range x.Rows {
+			for _, v := range x.Rows[r] {
+				rx[r] = append(rx[r], cellText(v))
+			}
+			for _, v := range y.Rows[r] {
+				ry[r] = append(ry[r], cellText(v))
+			}
+		}
+		sortCells(rx)
+		sortCells(ry)
+		for r := range rx {
+			for c := range rx[r] {
+				if !cellMatch(rx[r][c], ry[r][c]) {
+					return fmt.Sprintf("table %d row %d column %d: %q vs %q", i, r, c, rx[r][c], ry[r][c])
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -29,7 +29,23 @@ func (c *FilterCtx) scanFiltersGuarded(ctx context.Context, t *Table, busy []*Ta
 	busy = append(busy, t)
 	for _, r := range c.m.Rels {
 		active, cross := c.relState(r)
-		if !active || cross != BothWays || r.To.Table != t || slices.Contains(busy, r.From.Table) {
+		if !active || cross != BothWays || slices.Contains(busy, r.From.Table) {
+			continue
+		}
+		if r.To.Table != t {
+			// A table t reaches may be filtered from its own many side:
+			// its visible rows filter t.
+			d := r.To.Table
+			if slices.Contains(busy, d) || !c.reaches(t, d) || !c.filtersReachOnlyThrough(r.From.Table, d) {
+				continue
+			}
+			rows, err := c.visibleRowsGuarded(ctx, d, busy)
+			if err != nil {
+				return nil, false, err
+			}
+			tf, b, _ := c.rowsToScanFilter(t, d, rows)
+			blank = blank && b
+			fs = append(fs, tf)
 			continue
 		}
 		many := r.From.Table
