@@ -1,7 +1,6 @@
 package engine
 
 import (
-
 	"github.com/meridian-olap/meridian/internal/colstore"
 	"github.com/meridian-olap/meridian/internal/dax"
 	"github.com/meridian-olap/meridian/internal/value"

@@ -12,9 +12,9 @@ type aggPlan struct {
 	call  *dax.Call
 	fn    string
 	table *Table
-	col   *Column     // column aggregations
-	expr  dax.Expr    // iterators: the row expression
-	typ   value.Type  // iterators: the type of the row expression
+	col   *Column    // column aggregations
+	expr  dax.Expr   // iterators: the row expression
+	typ   value.Type // iterators: the type of the row expression
 	extra *colstore.Bitmap
 	aggs  []colstore.Agg
 }
