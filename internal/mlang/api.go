@@ -39,13 +39,18 @@ func Evaluate(ctx context.Context, expr string, env *Env) (Value, error) {
 // streams the file once per Scan, converting fields as the expression's
 // Table.TransformColumnTypes says.
 func EvaluateTable(ctx context.Context, expr string, env *Env) (source.Source, error) {
-	v, err := Evaluate(ctx, expr, env)
+	e, err := Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	v, err := newInterp(ctx, env).eval(e, &scope{})
 	if err != nil {
 		return nil, err
 	}
 	t, ok := v.(*Table)
 	if !ok {
-		return nil, fmt.Errorf("mlang: the expression gives %s, not a table: %w", Describe(v), ErrEvaluation)
+		return nil, &Error{Pos: e.Pos(), Reason: "Expression.Error",
+			Msg: fmt.Sprintf("the expression gives %s, not a table", Describe(v)), kind: ErrEvaluation}
 	}
 	src, err := t.Source()
 	if err != nil {
@@ -60,8 +65,7 @@ func newInterp(ctx context.Context, env *Env) *interp {
 	}
 	in := &interp{ctx: ctx, env: env, params: map[string]*thunk{}}
 	for name, text := range env.Parameters {
-		in.params[name] = &thunk{in: in, expr: &paramExpr{name: name, text: text}, sc: &scope{expr: name}, name: name,
-			at: Pos{Line: 1, Col: 1}}
+		in.params[name] = in.lazy(&paramExpr{name: name, text: text}, &scope{expr: name}, name)
 	}
 	return in
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	stdcsv "encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/testenv"
@@ -268,5 +270,62 @@ func TestSampleModelsParse(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDatasetLiveConnector switches the legal-bi model's pDataSource
+// parameter to Databricks: the branch that was dead is now live, and the
+// error names the connector and where the expression calls it.
+func TestDatasetLiveConnector(t *testing.T) {
+	dir := testenv.Datasets(t)
+	raw, err := os.ReadFile(filepath.Join(dir, "legal-bi", "model.bim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m bim
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	roots, err := source.NewRoots(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Parameters: map[string]string{}, Roots: roots}
+	for _, e := range m.Model.Expressions {
+		env.Parameters[e.Name] = text(t, e.Expression)
+	}
+	env.Parameters["pDataSource"] = `"Databricks" meta [IsParameterQuery=true, Type="Text", IsParameterQueryRequired=true]`
+	checked := 0
+	for _, tbl := range m.Model.Tables {
+		for _, p := range tbl.Partitions {
+			if p.Source.Type != "m" {
+				continue
+			}
+			expr := text(t, p.Source.Expression)
+			// Where the connector is called, found independently of the
+			// lexer: line and column (in characters) from 1.
+			line, col := 0, 0
+			for i, l := range strings.Split(expr, "\n") {
+				if k := strings.Index(l, "Databricks.Catalogs("); k >= 0 {
+					line, col = i+1, utf8.RuneCountInString(l[:k])+1
+					break
+				}
+			}
+			if line == 0 {
+				continue
+			}
+			checked++
+			_, err := EvaluateTable(context.Background(), expr, env)
+			want := fmt.Sprintf("line %d, column %d: Databricks.Catalogs is not supported by Meridian", line, col)
+			if err == nil || err.Error() != want {
+				t.Errorf("table %s: error %v, want %q", tbl.Name, err, want)
+			}
+			if !errors.Is(err, ErrUnsupported) {
+				t.Errorf("table %s: error %v is not ErrUnsupported", tbl.Name, err)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no partition calls Databricks.Catalogs")
 	}
 }

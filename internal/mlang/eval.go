@@ -12,6 +12,7 @@ import (
 const (
 	maxEvalDepth = 5000    // nested evaluations (deep recursion)
 	maxListItems = 1 << 20 // items a range like {1..n} may produce
+	maxAlloc     = 4 << 20 // list items and table cells one evaluation may build in all
 	ctxEvery     = 256     // evaluations between checks of the context
 )
 
@@ -22,6 +23,16 @@ type interp struct {
 	params map[string]*thunk
 	depth  int
 	steps  int
+	alloc  int // list items and cells built so far, against maxAlloc
+}
+
+// grow accounts for n list items or table cells about to be built.
+func (in *interp) grow(sc *scope, at Pos, n int) error {
+	in.alloc += n
+	if n < 0 || in.alloc > maxAlloc {
+		return limitf(sc, at, "the evaluation builds more than %d list items and table values", maxAlloc)
+	}
+	return nil
 }
 
 // scope is a set of names visible to an expression: a let, a record
@@ -47,12 +58,17 @@ func (s *scope) lookup(name string) *thunk {
 
 // thunk is a value evaluated at most once, on first use: let bindings,
 // record fields, list items and model expressions are thunks, so that a
-// binding nobody reads is never evaluated.
+// binding nobody reads is never evaluated. Most thunks are born evaluated
+// (list items built by functions), so the pending part is kept apart to
+// keep them small.
 type thunk struct {
 	state uint8
 	val   Value
 	err   error
+	p     *pendingExpr // until evaluated
+}
 
+type pendingExpr struct {
 	in   *interp
 	expr Expr
 	sc   *scope
@@ -69,7 +85,7 @@ const (
 func done(v Value) *thunk { return &thunk{state: finished, val: v} }
 
 func (in *interp) lazy(e Expr, sc *scope, name string) *thunk {
-	return &thunk{in: in, expr: e, sc: sc, name: name, at: e.Pos()}
+	return &thunk{p: &pendingExpr{in: in, expr: e, sc: sc, name: name, at: e.Pos()}}
 }
 
 func (t *thunk) force() (Value, error) {
@@ -77,13 +93,14 @@ func (t *thunk) force() (Value, error) {
 	case finished:
 		return t.val, t.err
 	case running:
-		return nil, &Error{Pos: t.at, Expr: t.sc.expr, Reason: "Expression.Error",
-			Msg: fmt.Sprintf("a cyclic reference was encountered: %q refers to itself", t.name), kind: ErrEvaluation}
+		p := t.p
+		return nil, &Error{Pos: p.at, Expr: p.sc.expr, Reason: "Expression.Error",
+			Msg: fmt.Sprintf("a cyclic reference was encountered: %q refers to itself", p.name), kind: ErrEvaluation}
 	}
 	t.state = running
-	t.val, t.err = t.in.eval(t.expr, t.sc)
+	t.val, t.err = t.p.in.eval(t.p.expr, t.p.sc)
 	t.state = finished
-	t.expr, t.sc = nil, nil
+	t.p = nil
 	return t.val, t.err
 }
 
@@ -254,6 +271,9 @@ func (in *interp) list(e *ListExpr, sc *scope) (Value, error) {
 		}
 		if to-from >= maxListItems || len(l.items)+int(to-from) >= maxListItems {
 			return nil, limitf(sc, it.From.Pos(), "range %s..%s has more than %d items", formatNumber(from), formatNumber(to), maxListItems)
+		}
+		if err := in.grow(sc, it.From.Pos(), int(max(0, to-from+1))); err != nil {
+			return nil, err
 		}
 		for x := from; x <= to; x++ {
 			l.items = append(l.items, done(Number(x)))

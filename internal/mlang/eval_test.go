@@ -303,3 +303,20 @@ func ExampleEvaluate() {
 	fmt.Println(Describe(v), err)
 	// Output: "42" <nil>
 }
+
+// An evaluation that builds too much is stopped, however it spreads the
+// building out.
+func TestAllocationLimit(t *testing.T) {
+	for _, expr := range []string{
+		"List.Transform({1..1000000}, each {1..100})",
+		"let l = {1..1000000} in List.Count(l & l & l & l & l & l & l & l & l)",
+		`let s = Text.Combine(List.Transform({1..1000}, each "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")) in Text.Replace(s, "x", Text.Combine(List.Transform({1..1000}, each "y")))`,
+	} {
+		t.Run(expr[:30], func(t *testing.T) {
+			_, err := eval(t, expr, nil)
+			if !errors.Is(err, ErrLimit) {
+				t.Errorf("Evaluate: %v, want a limit error", err)
+			}
+		})
+	}
+}

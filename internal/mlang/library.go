@@ -392,10 +392,14 @@ func init() {
 			return nil, err
 		}
 		var parts []string
+		size := 0
 		for i, v := range vals {
 			switch s := v.(type) {
 			case Text:
 				parts = append(parts, string(s))
+				if size += len(s) + len(sep); size > maxText {
+					return nil, limitf(c.sc, c.at, "%s: text longer than %d bytes", c.name, maxText)
+				}
 			case Null: // skipped, as in Power Query
 			default:
 				return nil, c.errorf("item %d is %s, not text", i+1, Describe(v))
@@ -467,6 +471,9 @@ func init() {
 		if old == "" {
 			return Text(s), nil
 		}
+		if n := strings.Count(s, old); len(s)+n*(len(repl)-len(old)) > maxText {
+			return nil, limitf(c.sc, c.at, "%s: text longer than %d bytes", c.name, maxText)
+		}
 		return Text(strings.ReplaceAll(s, old, repl)), nil
 	})
 	fn("Text.Split", 2, 2, func(c *call) (Value, error) {
@@ -478,8 +485,12 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		parts := strings.Split(s, sep)
+		if err := c.in.grow(c.sc, c.at, len(parts)); err != nil {
+			return nil, err
+		}
 		var vals []Value
-		for _, p := range strings.Split(s, sep) {
+		for _, p := range parts {
 			vals = append(vals, Text(p))
 		}
 		return listOf(vals...), nil
@@ -713,6 +724,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if err := c.in.grow(c.sc, c.at, l.Len()); err != nil {
+			return nil, err
+		}
 		out := &List{items: make([]*thunk, l.Len())}
 		for i := range l.items {
 			v, err := l.Item(i)
@@ -734,6 +748,9 @@ func init() {
 		}
 		f, err := c.function(1)
 		if err != nil {
+			return nil, err
+		}
+		if err := c.in.grow(c.sc, c.at, l.Len()); err != nil {
 			return nil, err
 		}
 		out := &List{}
@@ -1209,6 +1226,9 @@ func (c *call) rows(i int) ([][]Value, error) {
 		}
 		if cells += len(rows[r]); cells > maxCells {
 			return nil, limitf(c.sc, c.at, "%s: more than %d values", c.name, maxCells)
+		}
+		if err := c.in.grow(c.sc, c.at, len(rows[r])); err != nil {
+			return nil, err
 		}
 	}
 	return rows, nil

@@ -67,7 +67,7 @@ func (in *interp) binary(e *BinaryOp, sc *scope) (Value, error) {
 	case "<", "<=", ">", ">=":
 		return compareOp(sc, e, x, y)
 	case "&":
-		return concat(sc, e, x, y)
+		return in.concat(sc, e, x, y)
 	}
 	return arith(sc, e, x, y)
 }
@@ -227,7 +227,7 @@ func boolInt(b bool) int {
 
 // concat implements &: text, lists, records (the right operand's fields
 // win), and date & time.
-func concat(sc *scope, e *BinaryOp, x, y Value) (Value, error) {
+func (in *interp) concat(sc *scope, e *BinaryOp, x, y Value) (Value, error) {
 	switch a := x.(type) {
 	case Text:
 		switch b := y.(type) {
@@ -248,6 +248,9 @@ func concat(sc *scope, e *BinaryOp, x, y Value) (Value, error) {
 		if b, ok := y.(*List); ok {
 			if a.Len()+b.Len() > maxListItems {
 				return nil, limitf(sc, e.At, "list longer than %d items", maxListItems)
+			}
+			if err := in.grow(sc, e.At, a.Len()+b.Len()); err != nil {
+				return nil, err
 			}
 			items := append(append([]*thunk(nil), a.items...), b.items...)
 			return &List{items: items}, nil

@@ -2,6 +2,7 @@ package mlang
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -111,8 +112,10 @@ func (t *Table) materialize(in *interp, sc *scope, at Pos) ([][]Value, error) {
 	if err != nil {
 		return nil, errorf(sc, at, "DataFormat.Error", "%v", err)
 	}
-	sink := &valueSink{cols: t.cols}
-	if err := src.Scan(in.ctx, sink); err != nil {
+	sink := &valueSink{cols: t.cols, limit: min(maxCells, maxAlloc-in.alloc)}
+	err = src.Scan(in.ctx, sink)
+	in.alloc += sink.cells
+	if err != nil {
 		if in.ctx.Err() != nil {
 			return nil, in.ctx.Err()
 		}
@@ -124,7 +127,7 @@ func (t *Table) materialize(in *interp, sc *scope, at Pos) ([][]Value, error) {
 	return sink.rows, nil
 }
 
-var errFull = fmt.Errorf("mlang: table too large to hold")
+var errFull = errors.New("mlang: table too large to hold")
 
 // valueSink collects rows as M values.
 type valueSink struct {
@@ -132,6 +135,7 @@ type valueSink struct {
 	rows  [][]Value
 	cur   []Value
 	cells int
+	limit int
 	full  bool
 }
 
@@ -158,7 +162,7 @@ func (s *valueSink) Date(col int, ole float64) {
 
 func (s *valueSink) EndRow() error {
 	s.cells += len(s.cur)
-	if s.cells > maxCells {
+	if s.cells > s.limit {
 		s.full = true
 		return errFull
 	}
@@ -167,7 +171,7 @@ func (s *valueSink) EndRow() error {
 	return nil
 }
 
-// row returns row r as a record.
+// record returns a row as a record of the table's columns.
 func (t *Table) record(row []Value) *Record {
 	return recordOf(t.Columns(), row)
 }
