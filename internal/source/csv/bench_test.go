@@ -97,15 +97,22 @@ func BenchmarkScan(b *testing.B) {
 			}
 			b.SetBytes(size)
 			b.ReportAllocs()
-			rows := 0
+			rows, loops := 0, 0
+			cpu0 := cpuTime()
 			for b.Loop() {
 				sink := &discard{}
 				if err := src.Scan(context.Background(), sink); err != nil {
 					b.Fatal(err)
 				}
 				rows += sink.rows
+				loops++
 			}
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			// Per CPU second: what one core does when it is not shared.
+			if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+				b.ReportMetric(float64(size)*float64(loops)/1e6/cpu, "MB/cpu-s")
+				b.ReportMetric(float64(rows)/cpu, "rows/cpu-s")
+			}
 		})
 	}
 }

@@ -44,6 +44,7 @@ func FuzzReader(f *testing.F) {
 				}
 			}
 		}
+		checkLines(t, data, opts)
 		in := string(data)
 		if opts.Delimiter != ',' || none || !utf8.ValidString(in) || strings.ContainsRune(in, '\r') ||
 			strings.HasPrefix(in, "\xEF\xBB\xBF") || strings.HasPrefix(in, "\n") || strings.Contains(in, "\n\n") {
@@ -95,4 +96,35 @@ func FuzzConvert(f *testing.F) {
 		ParseDate(b)
 		ParseTime(b)
 	})
+}
+
+// checkLines checks the line numbers the reader reports: a row's first
+// field is on the row's line, fields never go back, the next row starts
+// after the last field, and each line is the count of line breaks before
+// the field plus one.
+func checkLines(t *testing.T, data []byte, opts Options) {
+	rd, err := NewReader(strings.NewReader(string(data)), opts)
+	if err != nil {
+		return
+	}
+	rd.bufSize = 7
+	last := 1
+	for {
+		fields, err := rd.Read()
+		if err != nil {
+			return
+		}
+		if rd.Line() < last {
+			t.Fatalf("row on line %d after a field on line %d", rd.Line(), last)
+		}
+		if rd.FieldLine(0) != rd.Line() {
+			t.Fatalf("first field on line %d, row on line %d", rd.FieldLine(0), rd.Line())
+		}
+		for i := 1; i < len(fields); i++ {
+			if rd.FieldLine(i) < rd.FieldLine(i-1) {
+				t.Fatalf("field %d on line %d before field %d on line %d", i, rd.FieldLine(i), i-1, rd.FieldLine(i-1))
+			}
+		}
+		last = rd.FieldLine(len(fields) - 1)
+	}
 }

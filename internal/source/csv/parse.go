@@ -430,6 +430,15 @@ func equalFold(b []byte, lower string) bool {
 // (Z, +hh:mm, -hhmm): a zoned time is converted to UTC. Years must be 100
 // to 9999, the range of DAX dates; impossible days (2021-02-29) are not ok.
 func ParseDateTime(b []byte) (float64, bool) {
+	if len(b) == 10 && b[4] == '-' && b[7] == '-' {
+		// The common case, 2020-01-31, without the general reader.
+		y, ok1 := digits(b[0:4])
+		m, ok2 := digits(b[5:7])
+		d, ok3 := digits(b[8:10])
+		if ok1 && ok2 && ok3 && y >= 100 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
+			return oleDate(y, m, d), true
+		}
+	}
 	c := cursor{b: trim(b)}
 	if len(c.b) == 0 {
 		return 0, false
@@ -459,6 +468,18 @@ func ParseDateTime(b []byte) (float64, bool) {
 		return 0, false
 	}
 	return ole + (secs-float64(off)*60)/86400, true
+}
+
+// digits reads a fixed run of decimal digits.
+func digits(b []byte) (int, bool) {
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
 }
 
 // ParseDate reads what ParseDateTime does and keeps the day only.

@@ -99,7 +99,7 @@ type Reader struct {
 	rowLine int // line on which the last row started
 
 	fields  [][]byte
-	flines  []int // per field: lines after rowLine on which it starts
+	flines  []int // per field: lines after rowLine on which it starts; empty when the row is on one line
 	scratch []byte
 
 	high uint64 // the bytes of the row ORed together: its high bit means non-ASCII
@@ -159,7 +159,7 @@ func (r *Reader) Line() int { return r.rowLine }
 // differs from Line when a quoted field before it spans lines.
 func (r *Reader) FieldLine(i int) int {
 	if i < 0 || i >= len(r.flines) {
-		return r.rowLine
+		return r.rowLine // a row on one line keeps no per-field lines
 	}
 	return r.rowLine + r.flines[i]
 }
@@ -397,7 +397,7 @@ func (r *Reader) parse(data []byte, atEOF bool) (n, lines int, more bool, err er
 			return 0, 0, true, nil
 		case clsDelim:
 			r.fields = append(r.fields, field)
-			r.flines = append(r.flines, startLines)
+			r.noteLine(startLines, lines)
 			i = end + len(r.delim)
 			continue
 		case clsData: // end of data
@@ -423,9 +423,30 @@ func (r *Reader) parse(data []byte, atEOF bool) (n, lines int, more bool, err er
 			lines++
 		}
 		r.fields = append(r.fields, field)
-		r.flines = append(r.flines, startLines)
+		r.noteLine(startLines, lines-1+boolInt(c == clsData))
 		return n, lines, false, nil
 	}
+}
+
+// noteLine records the line of the field just appended, relative to the
+// row's first line, once the row is known to span lines (lines, the breaks
+// seen so far inside the row, is not zero): rows on one line, the common
+// case, record nothing.
+func (r *Reader) noteLine(start, lines int) {
+	if lines == 0 && len(r.flines) == 0 {
+		return
+	}
+	for len(r.flines) < len(r.fields)-1 {
+		r.flines = append(r.flines, 0)
+	}
+	r.flines = append(r.flines, start)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // countBreaks counts the line breaks (LF, CRLF, lone CR) in b.
