@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/meridian-olap/meridian/internal/image"
@@ -23,21 +24,24 @@ var errTxnDone = fmt.Errorf("transaction has ended: %w", ErrClosed)
 // Txn is the one writer of one database: it stores the objects of a new
 // image and commits its manifest as the next version. Its methods are safe
 // for concurrent use (several encoders may write objects at once); Commit
-// and Abort end it.
+// and Abort end it, and Commit waits for the WriteObject calls in flight.
 //
 // Objects written by a transaction, and objects it checked with HasObject,
 // are kept from GC until it ends; once it commits, the new version keeps
 // those it lists.
 type Txn struct {
-	c    *Catalog
-	key  string
-	name string
-	base *image.Manifest
-	db   *database // nil until the first commit of a new database
+	c      *Catalog
+	key    string
+	name   string
+	base   *image.Manifest
+	db     *database      // nil until the first commit of a new database
+	writes sync.WaitGroup // WriteObject calls in flight
 
 	// Guarded by c.mu.
-	state txnState
-	pins  map[image.Hash]bool
+	state      txnState
+	pins       map[image.Hash]bool
+	pending    map[image.Hash]placement // written to temporary files
+	newSubdirs map[byte]bool            // object directories it created
 }
 
 // Begin starts a transaction on the named database, which need not exist
@@ -59,7 +63,8 @@ func (c *Catalog) Begin(ctx context.Context, name string) (*Txn, error) {
 		c.release(key)
 		return nil, fmt.Errorf("begin: %w", ErrClosed)
 	}
-	t := &Txn{c: c, key: key, name: name, pins: map[image.Hash]bool{}}
+	t := &Txn{c: c, key: key, name: name,
+		pins: map[image.Hash]bool{}, pending: map[image.Hash]placement{}, newSubdirs: map[byte]bool{}}
 	if db, ok := c.dbs[key]; ok {
 		t.db, t.base, t.name = db, db.current, db.current.Database
 	}
@@ -94,8 +99,9 @@ func (t *Txn) pin(h image.Hash) {
 }
 
 // WriteObject stores an object and returns its reference; it implements
-// image.ObjectWriter. An object the catalog holds already is not written
-// again. When WriteObject returns, the object is durable.
+// image.ObjectWriter. An object the catalog holds already, or that the
+// transaction wrote before, is not written again. The bytes go to a
+// temporary file; Commit makes them durable, all objects at once.
 func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
 	h := image.Sum(data)
 	ref := image.ObjectRef{Hash: h, Size: int64(len(data)), Kind: kind}
@@ -112,14 +118,33 @@ func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.
 		return ref, fmt.Errorf("write object %s: %w", h, err)
 	}
 	t.pin(h)
-	size, ok := c.objects[h]
-	c.ops.Add(1)
-	c.mu.Unlock()
-	defer c.ops.Done()
-	if ok && size == ref.Size {
+	if size, ok := c.objects[h]; ok && size == ref.Size {
+		c.mu.Unlock()
 		return ref, nil
 	}
-	if err := c.writeObject(ctx, h, data); err != nil {
+	if p, ok := t.pending[h]; ok && p.size == ref.Size {
+		c.mu.Unlock()
+		return ref, nil
+	}
+	dir := c.path("objects", objectDirName(h))
+	p := placement{hash: h, size: ref.Size, tmp: c.newTempLocked(dir)}
+	t.pending[h] = p
+	mkdir := !c.objDirs[h[0]]
+	t.writes.Add(1)
+	c.mu.Unlock()
+	defer t.writes.Done()
+
+	err := c.writeTemp(dir, mkdir, p.tmp, data)
+	c.mu.Lock()
+	if err != nil {
+		delete(t.pending, h)
+		delete(c.temps, p.tmp)
+	} else if mkdir && t.state != txnDone {
+		t.newSubdirs[h[0]] = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.removeFiles([]string{p.tmp})
 		return ref, fmt.Errorf("write object %s: %w", h, err)
 	}
 	return ref, nil
@@ -148,12 +173,12 @@ func (t *Txn) HasObject(h image.Hash) bool {
 
 // Commit makes m the next version of the database: it fills in m's
 // Format, Database, Version (the current version plus one) and CommitTime,
-// checks that the catalog holds every object m lists, and runs the commit
-// protocol. When Commit returns nil the version is durable and current,
-// and *m is the manifest exactly as stored (objects sorted by hash).
-// Whether it succeeds or fails, the transaction ends; a failed commit
-// leaves the previous version current in this process, and version numbers
-// are never reused.
+// checks that every object m lists was written by the transaction or is
+// held by the catalog, and runs the commit protocol. When Commit returns
+// nil the version is durable and current, and *m is the manifest exactly
+// as stored (objects sorted by hash). Whether it succeeds or fails, the
+// transaction ends; a failed commit leaves the previous version current
+// in this process, and version numbers are never reused.
 func (t *Txn) Commit(ctx context.Context, m *image.Manifest) (int64, error) {
 	return t.commit(ctx, m, false)
 }
@@ -174,56 +199,68 @@ func (t *Txn) commit(ctx context.Context, m *image.Manifest, replica bool) (int6
 	}
 	t.state = txnCommitting
 	c.ops.Add(1)
+	c.mu.Unlock()
 	defer c.ops.Done()
-	mm, newDir, err := t.prepare(m, replica)
+	t.writes.Wait()
+
+	c.mu.Lock()
+	mm, place, newSubdirs, newDir, err := t.prepare(m, replica)
 	c.mu.Unlock()
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		c.mu.Lock()
-		t.finish()
-		c.mu.Unlock()
+		t.end()
 		return 0, fmt.Errorf("commit %q: %w", t.name, err)
 	}
-
 	dir := newDir
 	if t.db != nil {
 		dir = t.db.dir
 	}
-	err = c.writeVersion(ctx, dir, newDir != "", mm)
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	defer t.finish()
-	if err != nil {
-		if t.db != nil {
-			t.db.maxSeen = max(t.db.maxSeen, mm.Version)
+	err = c.placeObjects(ctx, place, newSubdirs)
+	if err == nil {
+		err = c.writeVersion(ctx, dir, newDir != "", mm)
+		if err != nil {
+			c.mu.Lock()
+			if t.db != nil {
+				t.db.maxSeen = max(t.db.maxSeen, mm.Version)
+			}
+			c.mu.Unlock()
+			c.undoVersion(dir, newDir != "", mm.Version)
 		}
-		c.mu.Unlock()
-		c.undoVersion(dir, newDir != "", mm.Version)
+	}
+	if err != nil {
 		c.mu.Lock()
 		delete(c.liveDirs, newDir)
+		c.mu.Unlock()
+		t.end()
 		return 0, fmt.Errorf("commit %q version %d: %w", t.name, mm.Version, err)
 	}
+	c.mu.Lock()
 	if t.db == nil {
 		t.db = &database{dir: newDir}
 		c.dbs[t.key] = t.db
 		delete(c.liveDirs, newDir)
 	}
+	// Counting the new version's references and dropping the pins happen
+	// together, so that GC never sees the objects unprotected.
 	c.retain(t.db, mm)
+	leftovers := t.finish()
+	c.mu.Unlock()
+	c.removeFiles(leftovers)
 	*m = *mm
 	m.Objects = slices.Clone(mm.Objects) // the catalog's copy stays its own
 	return mm.Version, nil
 }
 
-// prepare builds the manifest to commit and pins every object it lists,
-// checking that each is present with its size. For a new database it
-// also chooses and registers the directory. The caller holds c.mu.
-func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, newDir string, err error) {
+// prepare builds the manifest to commit and checks that every object it
+// lists is held (then pins it) or was written by the transaction (then
+// returns it to be placed). For a new database it also chooses and
+// registers the directory. The caller holds c.mu.
+func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, place []placement, newSubdirs []byte, newDir string, err error) {
 	c := t.c
 	if m == nil {
-		return nil, "", fmt.Errorf("%w: nil manifest", ErrInvalid)
+		return nil, nil, nil, "", fmt.Errorf("%w: nil manifest", ErrInvalid)
 	}
 	var cur, next int64 = 0, 1
 	if t.db != nil {
@@ -235,7 +272,7 @@ func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, newD
 	cp.Format = image.FormatVersion
 	if replica {
 		if m.Version <= cur {
-			return nil, "", fmt.Errorf("%w: replica version %d is not above the current version %d", ErrInvalid, m.Version, cur)
+			return nil, nil, nil, "", fmt.Errorf("%w: replica version %d is not above the current version %d", ErrInvalid, m.Version, cur)
 		}
 		next = m.Version
 		if cp.CommitTime.IsZero() {
@@ -247,25 +284,32 @@ func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, newD
 	cp.Version = next
 	mm, err = normalize(&cp)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var missing []image.Hash
 	for _, o := range mm.Objects {
-		if size, ok := c.objects[o.Hash]; !ok || c.deleting[o.Hash] || size != o.Size {
-			missing = append(missing, o.Hash)
+		if size, ok := c.objects[o.Hash]; ok && size == o.Size && !c.deleting[o.Hash] {
+			t.pin(o.Hash)
 			continue
 		}
-		t.pin(o.Hash)
+		if p, ok := t.pending[o.Hash]; ok && p.size == o.Size {
+			place = append(place, p)
+			continue
+		}
+		missing = append(missing, o.Hash)
 	}
 	if len(missing) > 0 {
-		return nil, "", fmt.Errorf("%w: the manifest lists %d objects the catalog does not hold (or holds with another size), %s first",
+		return nil, nil, nil, "", fmt.Errorf("%w: the manifest lists %d objects the catalog does not hold (or holds with another size), %s first",
 			ErrInvalid, len(missing), missing[0])
+	}
+	for b := range t.newSubdirs {
+		newSubdirs = append(newSubdirs, b)
 	}
 	if t.db == nil {
 		newDir = newDirName(t.name)
 		c.liveDirs[newDir] = true
 	}
-	return mm, newDir, nil
+	return mm, place, newSubdirs, newDir, nil
 }
 
 // normalize returns the manifest exactly as it will be read back from
@@ -278,11 +322,12 @@ func normalize(m *image.Manifest) (*image.Manifest, error) {
 	return image.Unmarshal(b)
 }
 
-// finish ends the transaction: releases its objects and the database.
-// The caller holds c.mu.
-func (t *Txn) finish() {
+// finish ends the transaction: releases its objects and the database, and
+// returns the temporary files left to remove (objects written but not
+// committed). The caller holds c.mu.
+func (t *Txn) finish() []string {
 	if t.state == txnDone {
-		return
+		return nil
 	}
 	t.state = txnDone
 	for h := range t.pins {
@@ -292,20 +337,40 @@ func (t *Txn) finish() {
 			delete(t.c.pins, h)
 		}
 	}
-	t.pins = nil
+	clear(t.pins)
+	var leftovers []string
+	for _, p := range t.pending {
+		if t.c.temps[p.tmp] {
+			delete(t.c.temps, p.tmp)
+			leftovers = append(leftovers, p.tmp)
+		}
+	}
+	clear(t.pending)
 	t.c.release(t.key)
+	return leftovers
 }
 
-// Abort ends the transaction without committing. The objects it wrote
-// stay until GC finds them unused. Abort after Commit does nothing, so
-// `defer txn.Abort()` is the usual pattern.
+// end is finish for callers not holding c.mu, removing the leftovers.
+func (t *Txn) end() {
+	t.c.mu.Lock()
+	leftovers := t.finish()
+	t.c.mu.Unlock()
+	t.c.removeFiles(leftovers)
+}
+
+// Abort ends the transaction without committing and removes the objects
+// it wrote. Abort after Commit does nothing, so `defer txn.Abort()` is the
+// usual pattern.
 func (t *Txn) Abort() {
 	c := t.c
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.state == txnActive {
-		t.finish()
+	if t.state != txnActive {
+		c.mu.Unlock()
+		return
 	}
+	leftovers := t.finish()
+	c.mu.Unlock()
+	c.removeFiles(leftovers)
 }
 
 // writeVersion runs the commit protocol for mm in the database directory
@@ -317,8 +382,8 @@ func (t *Txn) Abort() {
 //     rename, sync manifests/;
 //  3. write CURRENT the same way, sync the database directory.
 //
-// The objects are durable already (WriteObject syncs them). Cancelling ctx
-// stops it before step 3, never during.
+// The objects are in place and durable already (placeObjects). Cancelling
+// ctx stops it before step 3, never during.
 func (c *Catalog) writeVersion(ctx context.Context, dir string, create bool, mm *image.Manifest) error {
 	b, err := mm.Marshal()
 	if err != nil {

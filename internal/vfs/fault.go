@@ -200,6 +200,23 @@ func (f *Faulty) Open(name string) (File, error) {
 	return &faultyFile{f: f, file: file, name: name}, nil
 }
 
+// OpenFile implements FS. It is an OpCreate when flag has O_CREATE, an
+// OpOpen otherwise.
+func (f *Faulty) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	kind := OpOpen
+	if flag&os.O_CREATE != 0 {
+		kind = OpCreate
+	}
+	if err := f.inject(kind, name); err != nil {
+		return nil, err
+	}
+	file, err := f.fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyFile{f: f, file: file, name: name}, nil
+}
+
 // Rename implements FS.
 func (f *Faulty) Rename(oldname, newname string) error {
 	if err := f.inject(OpRename, oldname); err != nil {

@@ -209,43 +209,52 @@ var (
 
 // Create implements FS.
 func (m *MemFS) Create(name string) (File, error) {
+	return m.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+}
+
+// Open implements FS.
+func (m *MemFS) Open(name string) (File, error) {
+	return m.OpenFile(name, os.O_RDONLY, 0)
+}
+
+// OpenFile implements FS.
+func (m *MemFS) OpenFile(name string, flag int, _ os.FileMode) (File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	acc := flag & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
+	write := acc == os.O_WRONLY || acc == os.O_RDWR
 	parts := split(name)
 	if len(parts) == 0 {
-		return nil, &fs.PathError{Op: "create", Path: name, Err: errIsDir}
+		if write {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: errIsDir}
+		}
+		return &memFile{fs: m, n: m.root, name: name, gen: m.gen, read: true}, nil
 	}
-	d, err := m.lookupDir("create", name, parts)
+	d, err := m.lookupDir("open", name, parts)
 	if err != nil {
 		return nil, err
 	}
 	base := parts[len(parts)-1]
 	n, ok := d.children[base]
 	switch {
-	case ok && n.dir:
-		return nil, &fs.PathError{Op: "create", Path: name, Err: errIsDir}
-	case ok:
+	case ok && flag&(os.O_CREATE|os.O_EXCL) == os.O_CREATE|os.O_EXCL:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
+	case ok && n.dir && write:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errIsDir}
+	case !ok && flag&os.O_CREATE == 0:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	case !ok:
+		n = &memNode{modTime: time.Now()}
+		d.children[base] = n
+		d.modTime = time.Now()
+	case write && flag&os.O_TRUNC != 0:
 		// Truncate in place, as O_TRUNC does: the durable bytes stay until
 		// the next Sync.
 		n.data = nil
-	default:
-		n = &memNode{}
-		d.children[base] = n
-		d.modTime = time.Now()
+		n.modTime = time.Now()
 	}
-	n.modTime = time.Now()
-	return &memFile{fs: m, n: n, name: name, gen: m.gen, write: true}, nil
-}
-
-// Open implements FS.
-func (m *MemFS) Open(name string) (File, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, err := m.lookup("open", name)
-	if err != nil {
-		return nil, err
-	}
-	return &memFile{fs: m, n: n, name: name, gen: m.gen}, nil
+	return &memFile{fs: m, n: n, name: name, gen: m.gen, read: acc != os.O_WRONLY, write: write,
+		append: flag&os.O_APPEND != 0}, nil
 }
 
 // Rename implements FS.
@@ -479,7 +488,9 @@ type memFile struct {
 	name   string
 	gen    int
 	pos    int64
+	read   bool
 	write  bool
+	append bool
 	closed bool
 }
 
@@ -504,6 +515,9 @@ func (f *memFile) Read(p []byte) (int, error) {
 	if f.n.dir {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errIsDir}
 	}
+	if !f.read {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrPermission}
+	}
 	if f.pos >= int64(len(f.n.data)) {
 		return 0, io.EOF
 	}
@@ -520,6 +534,9 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if f.n.dir {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errIsDir}
+	}
+	if !f.read {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrPermission}
 	}
 	if off < 0 {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrInvalid}
@@ -542,6 +559,9 @@ func (f *memFile) Write(p []byte) (int, error) {
 	}
 	if !f.write {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: fs.ErrPermission}
+	}
+	if f.append {
+		f.pos = int64(len(f.n.data))
 	}
 	end := f.pos + int64(len(p))
 	if end > int64(len(f.n.data)) {

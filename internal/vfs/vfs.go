@@ -20,6 +20,11 @@ type FS interface {
 	Create(name string) (File, error)
 	// Open opens the named file for reading.
 	Open(name string) (File, error)
+	// OpenFile opens a file with os.OpenFile's flags (O_RDONLY, O_WRONLY,
+	// O_RDWR, O_CREATE, O_EXCL, O_TRUNC, O_APPEND) and, for a new file,
+	// permissions. It is how a file written earlier is reopened to be
+	// synced: some systems sync only through a handle open for writing.
+	OpenFile(name string, flag int, perm os.FileMode) (File, error)
 	// Rename atomically renames oldname to newname, replacing newname if it
 	// is a file. Both must be in the same filesystem. The change is durable
 	// after SyncDir of both directories.
@@ -82,6 +87,10 @@ func (osFS) Create(name string) (File, error) {
 }
 
 func (osFS) Open(name string) (File, error) { return os.Open(name) }
+
+func (osFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	return os.OpenFile(name, flag, perm)
+}
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -127,6 +128,39 @@ func TestSemantics(t *testing.T) {
 			}
 			f.Close()
 
+			// OpenFile.
+			if _, err := fsys.OpenFile(p("a/b/x"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
+				t.Errorf("OpenFile O_EXCL of an existing file: %v", err)
+			}
+			if _, err := fsys.OpenFile(p("a/b/none"), os.O_RDWR, 0); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("OpenFile of a missing file without O_CREATE: %v", err)
+			}
+			w, err := fsys.OpenFile(p("a/b/x"), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write([]byte("yz")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Read(make([]byte, 1)); err == nil {
+				t.Error("Read from a file opened write-only succeeded")
+			}
+			if err := w.Sync(); err != nil {
+				t.Errorf("Sync of a reopened file: %v", err)
+			}
+			w.Close()
+			if got := readFile(t, fsys, p("a/b/x")); got != "zyz" {
+				t.Errorf("after append x = %q", got)
+			}
+			w, err = fsys.OpenFile(p("a/b/new"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			if err := fsys.Remove(p("a/b/new")); err != nil {
+				t.Fatal(err)
+			}
+
 			// Errors.
 			if _, err := fsys.Open(p("missing")); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("Open missing: %v", err)
@@ -151,7 +185,7 @@ func TestSemantics(t *testing.T) {
 			if err := fsys.Rename(p("a/b"), p("a/c")); err != nil {
 				t.Fatal(err)
 			}
-			if got := readFile(t, fsys, p("a/c/x")); got != "z" {
+			if got := readFile(t, fsys, p("a/c/x")); got != "zyz" {
 				t.Errorf("after directory rename x = %q", got)
 			}
 			if err := fsys.Remove(p("a/c/x")); err != nil {
