@@ -1140,6 +1140,9 @@ func csvDocument(c *call) (Value, error) {
 	case Null:
 		row, err := readRow(c.in.ctx, bin, opts, 0)
 		if err != nil {
+			if c.in.ctx.Err() != nil {
+				return nil, c.in.ctx.Err()
+			}
 			return nil, c.reasonf("DataFormat.Error", "%v", err)
 		}
 		names = defaultNames(len(row))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 
@@ -335,6 +334,9 @@ func (t *Table) promoteHeaders(in *interp, sc *scope, at Pos) (*Table, error) {
 		}
 		row, err := readRow(in.ctx, t.plan.bin, t.plan.opts, t.plan.skip)
 		if err != nil {
+			if in.ctx.Err() != nil {
+				return nil, in.ctx.Err()
+			}
 			return nil, errorf(sc, at, "DataFormat.Error", "%v", err)
 		}
 		names := make([]string, len(t.cols))
@@ -381,39 +383,11 @@ func (t *Table) promoteHeaders(in *interp, sc *scope, at Pos) (*Table, error) {
 // readRow reads row n (from 0) of a file as text; nil when the file has
 // fewer rows.
 func readRow(ctx context.Context, bin *Binary, opts csv.Options, n int) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f, err := bin.Open()
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", bin.Name, err)
-	}
-	defer f.Close()
-	rd, err := csv.NewReader(f, opts)
-	if err != nil {
+	row, err := csv.ReadRow(ctx, bin.Open, opts, n)
+	if err != nil && ctx.Err() == nil {
 		return nil, fmt.Errorf("read %s: %w", bin.Name, err)
 	}
-	for i := 0; ; i++ {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		fields, err := rd.Read()
-		if err == io.EOF {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", bin.Name, err)
-		}
-		if i == n {
-			row := make([]string, len(fields))
-			for j, f := range fields {
-				row[j] = string(f)
-			}
-			return row, nil
-		}
-	}
+	return row, err
 }
 
 // setTypes applies Table.TransformColumnTypes.

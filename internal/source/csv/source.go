@@ -304,9 +304,9 @@ func convert(sink source.Sink, ci int, k Kind, b []byte) error {
 	return errConvert
 }
 
-// FirstRow reads the first row of a file as text, for header promotion and
-// for counting columns; nil for an empty file.
-func FirstRow(ctx context.Context, open func() (io.ReadCloser, error), opts Options) ([]string, error) {
+// ReadRow reads row n (from 0) of a file as text, for header promotion
+// and for counting columns; nil when the file has fewer rows.
+func ReadRow(ctx context.Context, open func() (io.ReadCloser, error), opts Options, n int) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -319,16 +319,25 @@ func FirstRow(ctx context.Context, open func() (io.ReadCloser, error), opts Opti
 	if err != nil {
 		return nil, err
 	}
-	fields, err := rd.Read()
-	if err == io.EOF {
-		return nil, nil
+	for i := 0; ; i++ {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		fields, err := rd.Read()
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i == n {
+			row := make([]string, len(fields))
+			for j, f := range fields {
+				row[j] = string(f)
+			}
+			return row, nil
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	row := make([]string, len(fields))
-	for i, f := range fields {
-		row[i] = string(f)
-	}
-	return row, nil
 }

@@ -299,16 +299,24 @@ func TestSourceCancel(t *testing.T) {
 	}
 }
 
-func TestFirstRow(t *testing.T) {
-	got, err := FirstRow(context.Background(), textOpen("\xEF\xBB\xBF\"A,1\",B\n1,2\n"), Options{})
-	if err != nil {
-		t.Fatal(err)
+func TestReadRow(t *testing.T) {
+	open := textOpen("\xEF\xBB\xBF\"A,1\",B\n1,2\n\n")
+	tests := []struct {
+		n    int
+		want []string
+	}{
+		{0, []string{"A,1", "B"}},
+		{1, []string{"1", "2"}},
+		{2, []string{""}},
+		{3, nil},
 	}
-	if diff := cmp.Diff([]string{"A,1", "B"}, got); diff != "" {
-		t.Errorf("FirstRow (-want +got):\n%s", diff)
-	}
-	got, err = FirstRow(context.Background(), textOpen(""), Options{})
-	if err != nil || got != nil {
-		t.Errorf("FirstRow(empty) = %q, %v; want nil, nil", got, err)
+	for _, tt := range tests {
+		got, err := ReadRow(context.Background(), open, Options{}, tt.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ReadRow(%d) (-want +got):\n%s", tt.n, diff)
+		}
 	}
 }
