@@ -183,10 +183,17 @@ func TestCrash(t *testing.T) {
 			base := vfs.NewMem()
 			c := openAt(t, base, memDir, sc.opts)
 			sc.setup(t, c)
+			committed := stateOf(c)
 			c.Close()
+			// Every replay starts from what the setup made durable, and
+			// that must be everything it committed.
+			base.Crash()
 			c = openAt(t, base.Clone(), memDir, sc.opts)
 			before := stateOf(c)
 			c.Close()
+			if !equalState(committed, before, true) {
+				t.Fatalf("the setup's commits did not survive a crash (-committed +after):\n%s", cmp.Diff(committed, before))
+			}
 
 			// One run without a crash counts the operations.
 			mem := base.Clone()

@@ -38,24 +38,29 @@
 //
 // # Commit protocol
 //
-// A transaction writes each object to a temporary file in its object
-// directory, syncs it, renames it to its hash and syncs the directory,
-// before WriteObject returns (an object already present is not written
-// again). Commit then checks that every object the manifest lists is
-// present and runs, for version N:
+// Txn.WriteObject writes each new object to a temporary file in its object
+// directory (an object the catalog holds already is not written again).
+// Commit checks that every object the manifest lists was written by the
+// transaction or is held, then, for version N:
 //
-//  1. for a new database only: create databases/<dir>/manifests and sync
+//  1. syncs the transaction's temporary files, many at once (one at a time
+//     costs a disk flush each), syncs objects/ if new object directories
+//     were made, renames each file to its hash and syncs the object
+//     directories renamed into;
+//  2. for a new database only: creates databases/<dir>/manifests and syncs
 //     databases/<dir> and databases/;
-//  2. write manifests/N.json to a temporary file, sync it, rename it into
-//     place, sync manifests/;
-//  3. write CURRENT the same way (temporary file, sync, rename over the
-//     old CURRENT) and sync databases/<dir>.
+//  3. writes manifests/N.json to a temporary file, syncs it, renames it
+//     into place, syncs manifests/;
+//  4. writes CURRENT the same way (temporary file, sync, rename over the
+//     old CURRENT) and syncs databases/<dir>.
 //
-// Commit returns only after step 3: a version whose Commit returned is
-// durable and current. Version N+1 is always the current version plus one,
-// or above any version a failed commit attempted, so a number is never
-// reused; CommitReplica takes the version from the caller, which must be
-// above the current one.
+// Commit returns only after step 4: a version whose Commit returned is
+// durable and current. A manifest is written only once every object it
+// names is durable under its final name, and CURRENT only once the
+// manifest is. Version N is the current version plus one, or above any
+// version a failed commit attempted, so a number is never reused;
+// CommitReplica takes the version from the caller, which must be above
+// the current one.
 //
 // # What is loaded after a crash
 //
