@@ -7,7 +7,8 @@
 //   - Default, over the os package, used in production;
 //   - MemFS (NewMem), an in-memory filesystem with strict crash semantics:
 //     Crash discards every change that was not made durable, exactly as a
-//     power failure may on a real disk;
+//     power failure may on a real disk, and Kill simulates the death of the
+//     process alone (locks and open files go, written bytes stay);
 //   - Faulty (NewFaulty), a wrapper that consults an Injector before every
 //     operation, to fail one chosen operation (FailAt) or to simulate the
 //     death of the process at one (CrashAt).
@@ -36,5 +37,6 @@
 // scenario once for every index i with CrashAt(i): operation i fails, and
 // so does every operation after it, as if the process had died just before
 // it. The test then calls MemFS.Crash to drop what was not durable and
-// checks that the data directory recovers.
+// checks that the data directory recovers. MemFS.Clone lets every replay
+// start from the same prepared state.
 package vfs
