@@ -16,7 +16,7 @@
 // the other Name.Type values), x as T and x is T, meta (the value is kept,
 // the metadata is never evaluated), try ... otherwise, try ... catch,
 // try alone, error "..." and error records, ..., comments, and literals:
-// numbers (hexadecimal too), text with "" and #(cr,lf,tab,#,XXXX)
+// numbers (hexadecimal too), text with "" and #(cr,lf,tab,#,hhhh)
 // escapes, null, true, false, #date, #datetime, #datetimezone, #time,
 // #duration, #table, #infinity, #nan. Section documents and section access
 // (Section1!x) are not supported.
