@@ -152,9 +152,10 @@ func (o PutOptions) contentType() string {
 type Attributes struct {
 	Size    int64
 	ModTime time.Time
-	// ETag changes whenever the object is written (on the file and mem
-	// backends and for single-part S3 uploads it is a hash of the content,
-	// so rewriting identical bytes keeps it). Pass it to PutOptions.IfMatch.
+	// ETag identifies the version of the object; pass it to
+	// PutOptions.IfMatch. On Azure it changes with every write; on the
+	// file and mem backends (and for single-part S3 uploads) it is a hash
+	// of the content, so rewriting identical bytes keeps it.
 	ETag        string
 	ContentType string
 	// Metadata is what Put stored. Stat always reports it; Get only where

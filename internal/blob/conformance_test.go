@@ -87,6 +87,9 @@ func memBackend() backend {
 }
 
 func azureBackend(t *testing.T) backend {
+	if testing.Short() {
+		t.Skip("Azurite tests skipped in -short mode")
+	}
 	srv := testenv.Azurite(t)
 	opts := blob.Options{AzureConnectionString: srv.ConnectionString, Create: true}
 	return backend{
