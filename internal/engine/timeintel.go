@@ -2,10 +2,13 @@ package engine
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/meridian-olap/meridian/internal/dax"
 	"github.com/meridian-olap/meridian/internal/value"
@@ -255,11 +258,11 @@ type tiDateSet struct {
 // function. Without needSel only the column (the domain) is resolved.
 func (ev *evaluator) tiDatesArg(c *dax.Call, i int, en *env, needSel bool) (*tiDateSet, error) {
 	a := c.Args[i]
-	if ev.isColumnRef(a) {
-		col, err := ev.resolveColumn(a, en)
-		if err != nil {
-			return nil, err
-		}
+	col, isCol, err := ev.tiColumn(a, en)
+	if err != nil {
+		return nil, err
+	}
+	if isCol {
 		if col.Type != value.DateTime {
 			return nil, errorf(a, "%s needs a column of dates, but %s holds values of type %s", c.Func, col, typeName(col.Type))
 		}
@@ -321,6 +324,36 @@ func (ev *evaluator) tiDatesArg(c *dax.Call, i int, en *env, needSel bool) (*tiD
 	return ds, nil
 }
 
+// tiColumn resolves e when it is a column reference: Table[Column], or
+// [Column] naming a column of a table in the row context (and no
+// measure). isCol is false for any other expression.
+func (ev *evaluator) tiColumn(e dax.Expr, en *env) (col *Column, isCol bool, err error) {
+	x, ok := e.(*dax.ColumnRef)
+	if !ok || (x.Table != "" && !ev.isColumnRef(e)) || (x.Table == "" && ev.measure(x.Column) != nil) {
+		return nil, false, nil
+	}
+	if x.Table == "" {
+		// The innermost row context with such a column: a row of a model
+		// table, or of a table value that carries the model column.
+		for r := en.row; r != nil; r = r.parent {
+			if r.table != nil {
+				if col := r.table.Column(x.Column); col != nil {
+					return col, true, nil
+				}
+			}
+			if r.tv != nil {
+				if i := r.tv.nameIndex("", x.Column); i >= 0 && r.tv.cols[i].Lineage != nil {
+					return r.tv.cols[i].Lineage, true, nil
+				}
+			}
+		}
+	}
+	if col, err = ev.resolveColumn(e, en); err != nil {
+		return nil, false, err
+	}
+	return col, true, nil
+}
+
 // tiTableDates returns the distinct non-blank dates of a one-column table,
 // ascending.
 func tiTableDates(c *dax.Call, a dax.Expr, tv *tableVal) ([]float64, error) {
@@ -340,28 +373,52 @@ func tiTableDates(c *dax.Call, a dax.Expr, tv *tableVal) ([]float64, error) {
 }
 
 // dates returns the dates results are drawn from, ascending: the dates
-// stored in the column (a scan: the column's dictionary may hold values no
-// row has), or the dates themselves when no column is behind them.
+// stored in the column, or the dates themselves when no column is behind
+// them.
 func (ds *tiDateSet) dates() ([]float64, error) {
 	if ds.loaded {
 		return ds.domain, nil
 	}
-	ds.loaded = true
 	if ds.col == nil {
 		ds.domain = ds.sel
-		return ds.domain, nil
+	} else {
+		d, err := ds.ev.tiColumnDates(ds.col)
+		if err != nil {
+			return nil, err
+		}
+		ds.domain = d
 	}
-	tv, err := ds.ev.columnValues(ds.col, newFilterCtx(ds.ev.m), false, nil)
+	ds.loaded = true
+	return ds.domain, nil
+}
+
+// tiDomains caches the dates of each date column: a Model and its
+// columns never change, and every time intelligence call over a column
+// needs all of its dates. Entries go when their column is collected.
+var tiDomains sync.Map // weak.Pointer[Column] -> []float64
+
+// tiColumnDates returns the dates stored in a column, ascending. They come
+// from a scan: the column's dictionary may hold values no row has (a range
+// dictionary holds every value between the smallest and the largest).
+func (ev *evaluator) tiColumnDates(col *Column) ([]float64, error) {
+	key := weak.Make(col)
+	if d, ok := tiDomains.Load(key); ok {
+		return d.([]float64), nil
+	}
+	tv, err := ev.columnValues(col, newFilterCtx(ev.m), false, nil)
 	if err != nil {
 		return nil, err
 	}
-	ds.domain = make([]float64, 0, len(tv.rows))
+	out := make([]float64, 0, len(tv.rows))
 	for _, r := range tv.rows {
 		if v := r[0]; v.Type() == value.DateTime {
-			ds.domain = append(ds.domain, v.AsFloat())
+			out = append(out, v.AsFloat())
 		}
 	}
-	return ds.domain, nil
+	if _, loaded := tiDomains.LoadOrStore(key, out); !loaded {
+		runtime.AddCleanup(col, func(k weak.Pointer[Column]) { tiDomains.Delete(k) }, key)
+	}
+	return out, nil
 }
 
 func (ds *tiDateSet) first() float64 { return ds.sel[0] }
@@ -835,14 +892,12 @@ func tiSplitYearEnd(rest []dax.Expr, yearly bool) (filters []dax.Expr, ye dax.Ex
 // CALCULATE does for a filter on such a column.
 func (ev *evaluator) tiCalculateOverDates(en *env, c *dax.Call, dates dax.Expr, filters []dax.Expr) (value.Value, error) {
 	args := []dax.Expr{dates}
-	if ev.isColumnRef(c.Args[1]) {
-		col, err := ev.resolveColumn(c.Args[1], en)
-		if err != nil {
-			return value.BlankValue, err
-		}
-		if ev.tiIsDateKey(col) {
-			args = append(args, &dax.Call{At: c.At, Func: "REMOVEFILTERS", Args: []dax.Expr{&dax.TableRef{At: c.At, Name: col.Table.Name}}})
-		}
+	col, isCol, err := ev.tiColumn(c.Args[1], en)
+	if err != nil {
+		return value.BlankValue, err
+	}
+	if isCol && ev.tiIsDateKey(col) {
+		args = append(args, &dax.Call{At: c.At, Func: "REMOVEFILTERS", Args: []dax.Expr{&dax.TableRef{At: c.At, Name: col.Table.Name}}})
 	}
 	for _, f := range filters {
 		if f != nil {
@@ -884,11 +939,11 @@ func (ev *evaluator) tiIsDateKey(col *Column) bool {
 func tiFirstNonBlank(ev *evaluator, en *env, c *dax.Call, first bool) (*tableVal, error) {
 	a := c.Args[0]
 	var tv *tableVal
-	if ev.isColumnRef(a) {
-		col, err := ev.resolveColumn(a, en)
-		if err != nil {
-			return nil, err
-		}
+	col, isCol, err := ev.tiColumn(a, en)
+	if err != nil {
+		return nil, err
+	}
+	if isCol {
 		f, err := ev.transition(en)
 		if err != nil {
 			return nil, err
