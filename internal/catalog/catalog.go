@@ -210,9 +210,14 @@ func (c *Catalog) Close() error {
 func (c *Catalog) Dir() string { return c.dir }
 
 // Databases lists the databases with their current manifests, sorted by
-// name. The manifests are shared and must not be modified.
+// name; none once the catalog is closed. The manifests are shared and must
+// not be modified.
 func (c *Catalog) Databases() []Entry {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
 	out := make([]Entry, 0, len(c.dbs))
 	for _, db := range c.dbs {
 		out = append(out, Entry{Name: db.current.Database, Manifest: db.current})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"testing"
@@ -228,9 +229,11 @@ func TestCrash(t *testing.T) {
 						t.Fatalf("%s: %v", where, err)
 					}
 					var seen state
+					logged := &warnings{}
+					logger := slog.New(logged)
 					if kill {
 						mem.Kill()
-						c, err := Open(ctx, Options{FS: mem, Dir: memDir, KeepVersions: sc.opts.KeepVersions})
+						c, err := Open(ctx, Options{FS: mem, Dir: memDir, KeepVersions: sc.opts.KeepVersions, Logger: logger})
 						if err != nil {
 							t.Fatalf("%s: Open after kill: %v", where, err)
 						}
@@ -238,7 +241,7 @@ func TestCrash(t *testing.T) {
 						c.Close()
 					}
 					mem.Crash()
-					c, err2 := Open(ctx, Options{FS: mem, Dir: memDir, KeepVersions: sc.opts.KeepVersions})
+					c, err2 := Open(ctx, Options{FS: mem, Dir: memDir, KeepVersions: sc.opts.KeepVersions, Logger: logger})
 					if err2 != nil {
 						t.Fatalf("%s: Open after crash: %v\n%s", where, err2, mem)
 					}
@@ -261,6 +264,10 @@ func TestCrash(t *testing.T) {
 					}
 					sawAfter = sawAfter || (isAfter && !kill)
 					checkRecovered(t, where, c, mem, sc.opts)
+					// Recovery from a crash is routine: nothing to warn about.
+					if w := logged.get(); len(w) > 0 {
+						t.Fatalf("%s: recovery logged warnings: %q", where, w)
+					}
 				}
 			}
 			if !equalState(before, after, false) && !sawAfter {

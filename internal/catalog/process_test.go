@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -115,7 +116,8 @@ func TestKillDuringCommits(t *testing.T) {
 			when = afterCommit
 		}
 		reported, out := runAndKill(t, dir, when, time.Duration(rng.IntN(100))*time.Millisecond)
-		c, err := Open(ctx, Options{Dir: dir, KeepVersions: 2})
+		logged := &warnings{}
+		c, err := Open(ctx, Options{Dir: dir, KeepVersions: 2, Logger: slog.New(logged)})
 		if err != nil {
 			t.Fatalf("kill %d: Open: %v\nchild output:\n%s", k, err, out)
 		}
@@ -141,6 +143,9 @@ func TestKillDuringCommits(t *testing.T) {
 			}
 		}
 		c.Close()
+		if w := logged.get(); len(w) > 0 {
+			t.Fatalf("kill %d: recovery logged warnings: %q", k, w)
+		}
 	}
 	if seen == 0 {
 		t.Fatal("no version was ever committed")

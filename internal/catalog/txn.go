@@ -131,7 +131,9 @@ func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.
 	t.pending[h] = p
 	mkdir := !c.objDirs[h[0]]
 	t.writes.Add(1)
+	c.ops.Add(1)
 	c.mu.Unlock()
+	defer c.ops.Done()
 	defer t.writes.Done()
 
 	err := c.writeTemp(dir, mkdir, p.tmp, data)
@@ -203,9 +205,7 @@ func (t *Txn) commit(ctx context.Context, m *image.Manifest, replica bool) (int6
 	defer c.ops.Done()
 	t.writes.Wait()
 
-	c.mu.Lock()
 	mm, place, newSubdirs, newDir, err := t.prepare(m, replica)
-	c.mu.Unlock()
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -256,17 +256,22 @@ func (t *Txn) commit(ctx context.Context, m *image.Manifest, replica bool) (int6
 // prepare builds the manifest to commit and checks that every object it
 // lists is held (then pins it) or was written by the transaction (then
 // returns it to be placed). For a new database it also chooses and
-// registers the directory. The caller holds c.mu.
+// registers the directory. It holds c.mu only around the checks, not
+// while encoding the manifest, so that readers are not kept waiting.
 func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, place []placement, newSubdirs []byte, newDir string, err error) {
 	c := t.c
 	if m == nil {
 		return nil, nil, nil, "", fmt.Errorf("%w: nil manifest", ErrInvalid)
 	}
+	// The version cannot change meanwhile: the transaction holds the
+	// database.
 	var cur, next int64 = 0, 1
+	c.mu.Lock()
 	if t.db != nil {
 		cur = t.db.current.Version
 		next = max(cur, t.db.maxSeen) + 1
 	}
+	c.mu.Unlock()
 	cp := *m
 	cp.Database = t.name
 	cp.Format = image.FormatVersion
@@ -286,6 +291,9 @@ func (t *Txn) prepare(m *image.Manifest, replica bool) (mm *image.Manifest, plac
 	if err != nil {
 		return nil, nil, nil, "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var missing []image.Hash
 	for _, o := range mm.Objects {
 		if size, ok := c.objects[o.Hash]; ok && size == o.Size && !c.deleting[o.Hash] {
