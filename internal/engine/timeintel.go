@@ -54,7 +54,6 @@ func init() {
 		name, dates string
 		per         tiPeriod
 	}{{"TOTALYTD", "DATESYTD", tiPYear}, {"TOTALQTD", "DATESQTD", tiPQuarter}, {"TOTALMTD", "DATESMTD", tiPMonth}} {
-
 		maxArgs := 3
 		if p.per == tiPYear {
 			maxArgs = 4
@@ -177,6 +176,7 @@ func tiDayOf(y, m, d int) int { return int(value.DateOf(y, m, d)) }
 // tiDayFloor returns the day a date value falls on.
 func tiDayFloor(ole float64) int { return int(math.Floor(ole)) }
 
+// tiDaysInMonth returns the number of days of month m of year y.
 func tiDaysInMonth(y, m int) int { return tiDayOf(y, m+1, 1) - tiDayOf(y, m, 1) }
 
 // tiAddMonths shifts a day by k months; a day past the end of the target
@@ -193,13 +193,14 @@ func tiAddMonths(day, k int) int {
 	return tiDayOf(ny, nm, min(d, tiDaysInMonth(ny, nm)))
 }
 
+// tiIsMonthEnd reports whether day is the last day of its month.
 func tiIsMonthEnd(day int) bool {
 	_, _, d := tiCivilDay(day + 1)
 	return d == 1
 }
 
-// endIn returns the day year y ends on under ye (February 29 in a
-// year without one is February 28).
+// endIn returns the day year y ends on under ye (a year end of February
+// 29 is February 28 in a common year).
 func (ye tiYearEnd) endIn(y int) int {
 	return tiDayOf(y, ye.month, min(ye.day, tiDaysInMonth(y, ye.month)))
 }
@@ -566,8 +567,8 @@ func (ev *evaluator) tiDateArg(c *dax.Call, i int, en *env) (float64, bool, erro
 		return 0, false, err
 	}
 	f, _ := v.Number()
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, false, errorf(c.Args[i], "%s needs a date as argument %d", c.Func, i+1)
+	if !value.ValidDate(f) {
+		return 0, false, errorf(c.Args[i], "%s needs a date from year 100 to 9999 as argument %d", c.Func, i+1)
 	}
 	return f, true, nil
 }
