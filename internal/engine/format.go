@@ -122,7 +122,13 @@ func generalNumber(v value.Value) string {
 		return value.FormatCurrencyUnits(v.AsInt())
 	}
 	f, _ := v.Number()
-	return value.FormatGeneral(f)
+	s := value.FormatGeneral(f)
+	// Visual Basic writes the exponent form without trailing zeros in
+	// the mantissa: 1E+20, 1.5E-07.
+	if i := strings.IndexByte(s, 'E'); i > 0 && strings.Contains(s[:i], ".") {
+		s = strings.TrimRight(strings.TrimRight(s[:i], "0"), ".") + s[i:]
+	}
+	return s
 }
 
 // A parsed format: a named format, or the sections of a custom one.
@@ -138,15 +144,19 @@ var (
 	formatCached atomic.Int64
 )
 
-// maxCachedFormats bounds the cache; formats past it are parsed per use.
-const maxCachedFormats = 4096
+// maxCachedFormats and maxCachedFormatLen bound the cache (format strings
+// come from queries); other formats are parsed at each use.
+const (
+	maxCachedFormats   = 4096
+	maxCachedFormatLen = 256
+)
 
 func parseFormat(format string) *parsedFormat {
 	if pf, ok := formatCache.Load(format); ok {
 		return pf.(*parsedFormat)
 	}
 	pf := parseFormatUncached(format)
-	if formatCached.Load() < maxCachedFormats {
+	if len(format) <= maxCachedFormatLen && formatCached.Load() < maxCachedFormats {
 		if _, loaded := formatCache.LoadOrStore(format, pf); !loaded {
 			formatCached.Add(1)
 		}
