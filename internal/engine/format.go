@@ -103,7 +103,9 @@ func numberOfValue(v value.Value) (value.Value, bool) {
 	return v, true
 }
 
-// dateOfValue converts a value to the OLE date a date format shows.
+// dateOfValue converts a value to the OLE date a date format shows. Text
+// without a year takes the current year of the clock: formatValue has no
+// query, and so no query clock, to ask.
 func dateOfValue(v value.Value) (float64, bool) {
 	if v.Type() == value.String {
 		return parseDateTimeText(v.AsString(), time.Now().Year())
