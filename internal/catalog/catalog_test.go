@@ -3,8 +3,10 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -596,4 +598,54 @@ func TestClosed(t *testing.T) {
 	if c.HasObject(m.Model) {
 		t.Error("HasObject after Close = true")
 	}
+}
+
+// TestParallelWrites writes objects into one transaction from several
+// goroutines, the same objects from several of them, as encoders do.
+func TestParallelWrites(t *testing.T) {
+	ctx := context.Background()
+	c, mem := openMem(t, Options{})
+	txn, err := c.Begin(ctx, "Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := txn.WriteObject(ctx, image.KindModel, []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 40
+	refs := make([][]image.ObjectRef, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				// Half the objects are written by every worker.
+				data := fmt.Sprintf("object %d of worker %d", i, w)
+				if i%2 == 0 {
+					data = fmt.Sprintf("shared object %d", i)
+				}
+				ref, err := txn.WriteObject(ctx, image.KindSegment, []byte(data))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				refs[w] = append(refs[w], ref)
+			}
+		}()
+	}
+	wg.Wait()
+	m := &image.Manifest{Model: model.Hash, Objects: []image.ObjectRef{model}}
+	for _, r := range refs {
+		m.Objects = append(m.Objects, r...)
+	}
+	if _, err := txn.Commit(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + workers*each/2 + each/2; len(m.Objects) != want {
+		t.Errorf("%d distinct objects committed, want %d", len(m.Objects), want)
+	}
+	checkImage(t, c, m)
+	checkClean(t, c, mem, memDir)
 }

@@ -90,12 +90,26 @@ func TestCommitFailures(t *testing.T) {
 	}
 }
 
-// TestConcurrency runs writers, readers and GC at once; run it with -race.
+// TestConcurrency runs writers, readers and GC at once, on the real
+// filesystem and on MemFS; run it with -race.
 func TestConcurrency(t *testing.T) {
+	t.Run("os", func(t *testing.T) { testConcurrency(t, vfs.Default, t.TempDir(), nil) })
+	t.Run("mem", func(t *testing.T) {
+		mem := vfs.NewMem()
+		testConcurrency(t, mem, memDir, mem.Crash)
+	})
+}
+
+func testConcurrency(t *testing.T, fsys vfs.FS, dir string, crash func()) {
 	ctx := context.Background()
 	const keep = 2
-	c, mem := openMem(t, Options{KeepVersions: keep})
-	const writers, commits, readers = 4, 15, 4
+	c := openAt(t, fsys, dir, Options{KeepVersions: keep})
+	defer c.Close()
+	const writers, readers = 4, 4
+	commits := int64(15)
+	if testing.Short() {
+		commits = 5
+	}
 	stop := make(chan struct{})
 	var wg, rg sync.WaitGroup
 	errc := make(chan error, 100)
@@ -104,7 +118,7 @@ func TestConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("db%d", w)
-			for i := range commits {
+			for i := range int(commits) {
 				txn, err := c.Begin(ctx, name)
 				if err != nil {
 					errc <- err
@@ -179,7 +193,7 @@ func TestConcurrency(t *testing.T) {
 	if _, _, err := c.GC(ctx); err != nil {
 		t.Fatal(err)
 	}
-	checkClean(t, c, mem, memDir)
+	checkClean(t, c, fsys, dir)
 	want := map[string]*image.Manifest{}
 	for _, e := range c.Databases() {
 		if e.Manifest.Version != commits {
@@ -191,8 +205,10 @@ func TestConcurrency(t *testing.T) {
 		t.Errorf("%d databases, want %d", len(want), writers)
 	}
 	c.Close()
-	mem.Crash()
-	c2 := openAt(t, mem, memDir, Options{KeepVersions: keep})
+	if crash != nil {
+		crash()
+	}
+	c2 := openAt(t, fsys, dir, Options{KeepVersions: keep})
 	defer c2.Close()
 	for _, m := range want {
 		checkImage(t, c2, m)

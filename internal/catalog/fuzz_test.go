@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/meridian-olap/meridian/internal/image"
@@ -78,4 +79,26 @@ func newFuzzFixture(tb testing.TB) *fixture {
 	f.dbDir = filepath.Join("databases", c.dbs[nameKey("Sales")].dir)
 	c.Close()
 	return f
+}
+
+// FuzzFileNames checks the parsers of the names found in a data directory:
+// whatever they accept, the writer would have produced.
+func FuzzFileNames(f *testing.F) {
+	f.Add(manifestName(7), "ab")
+	f.Add("99999999999999999999.json", "00")
+	f.Add("-0000000000000000001.json", "zz")
+	f.Add(image.Sum(nil).String(), image.Sum(nil).String()[:2])
+	f.Fuzz(func(t *testing.T, name, dir string) {
+		if v, ok := parseManifestName(name); ok && manifestName(v) != name {
+			t.Fatalf("manifest name %q parsed as version %d, written as %q", name, v, manifestName(v))
+		}
+		if h, ok := parseObjectName(dir, name); ok && (h.String() != name || objectDirName(h) != dir) {
+			t.Fatalf("object name %q in %q parsed as %s", name, dir, h)
+		}
+		if isObjectDirName(dir) {
+			if _, err := strconv.ParseUint(dir, 16, 8); err != nil {
+				t.Fatalf("object directory %q: %v", dir, err)
+			}
+		}
+	})
 }

@@ -108,7 +108,7 @@ func objectDirName(h image.Hash) string { return hex.EncodeToString(h[:1]) }
 // parseObjectName returns the hash of an object file name in the
 // directory dir, or false for any other name (temporary files included).
 func parseObjectName(dir, name string) (image.Hash, bool) {
-	if len(name) != 64 || !strings.HasPrefix(name, dir) || strings.ToLower(name) != name {
+	if len(name) != 64 || len(dir) != 2 || name[:2] != dir || strings.ToLower(name) != name {
 		return image.Hash{}, false
 	}
 	h, err := image.ParseHash(name)
