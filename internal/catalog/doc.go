@@ -69,7 +69,7 @@
 // parses, holds that version) and every object it lists is present with
 // the listed size (and, with Options.Verify, the right hash). Otherwise:
 //
-//   - CURRENT missing (the first commit was interrupted before step 3 was
+//   - CURRENT missing (the first commit was interrupted before step 4 was
 //     durable) or unreadable: the newest complete version, if any;
 //   - CURRENT naming a version that cannot be loaded (damage, not a crash):
 //     the newest complete version below it, with a warning;
@@ -79,10 +79,12 @@
 //
 // Manifests above the version CURRENT names were never committed and are
 // ignored. The rules depend only on what is on disk, so recovery is
-// deterministic, and none of them fails Open: after a crash at any point
-// of a commit, Open loads the previous version or the new one (the new one
-// only if the crash came after its manifest was durable), without error.
-// A crash while deleting leaves the database either present or deleted.
+// deterministic, and none of them fails Open or logs a warning. After a
+// crash at any point of a commit, Open loads the previous version or the
+// new one: the new one once the new CURRENT is durable, or, for the first
+// commit of a database (which has no previous version), once its manifest
+// is. A crash during Rename leaves the old name or the new one, during
+// Delete the database or nothing.
 // Temporary files, unused objects and abandoned directories left behind
 // are removed by GC, never reported as errors.
 //
