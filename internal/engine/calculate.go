@@ -63,11 +63,33 @@ func (ev *evaluator) calculateEnv(en *env, args []dax.Expr) (*env, error) {
 	}
 	for _, cf := range filters {
 		if !cf.keep {
-			f = f.withoutColumns(cf.cols)
+			f = f.withoutColumns(ev.overwritten(cf.cols))
 		}
 		f = f.with(cf.filters...)
 	}
 	return &env{filter: f, vars: en.vars, calc: en.calc}, nil
+}
+
+// overwritten returns the columns a filter on cols replaces: the columns
+// themselves and, when one is the date column of a date table (a
+// DateTime key of a relationship, or the key of a table marked as
+// dates), every column of that table, as DAX adds ALL over the date
+// table in that case.
+func (ev *evaluator) overwritten(cols []*Column) []*Column {
+	out := cols
+	for _, c := range cols {
+		if ev.tiIsDateKey(c) {
+			if len(out) == len(cols) {
+				out = slices.Clone(cols)
+			}
+			for _, tc := range c.Table.Columns {
+				if !slices.Contains(out, tc) {
+					out = append(out, tc)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // filterArg evaluates a CALCULATE filter argument: a boolean expression

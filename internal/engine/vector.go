@@ -508,9 +508,10 @@ func (ev *evaluator) vecCalculate(c *dax.Call, fr *frame) ([]value.Value, bool, 
 	}
 	for _, cf := range filters {
 		if !cf.keep {
-			base = base.withoutColumns(cf.cols)
+			cols := ev.overwritten(cf.cols)
+			base = base.withoutColumns(cols)
 			for i, col := range fr.cols {
-				if slices.Contains(cf.cols, col) {
+				if slices.Contains(cols, col) {
 					drop[i] = true
 				}
 			}
