@@ -333,3 +333,15 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSearchWorstCase is a pattern whose head matches everywhere and
+// whose tail matches nowhere: linear, not quadratic, in the text.
+func BenchmarkSearchWorstCase(b *testing.B) {
+	within := []rune(strings.Repeat("a", 32767))
+	p := compileWildcard("a*b")
+	for b.Loop() {
+		if searchRunes(p, within, 0) >= 0 {
+			b.Fatal("found")
+		}
+	}
+}

@@ -346,7 +346,7 @@ func findText(ev *evaluator, en *env, c *dax.Call, fold bool) (value.Value, erro
 		if fold {
 			pos = searchRunes(compileWildcard(find), w, int(start-1))
 		} else {
-			pos = indexRunes(w, []rune(find), int(start-1))
+			pos = indexRunes(within, find, int(start-1))
 		}
 	}
 	if pos >= 0 {
@@ -375,15 +375,19 @@ func containsString(ev *evaluator, en *env, c *dax.Call, fold bool) (value.Value
 	return value.Bool(searchRunes(compileWildcard(find), []rune(within), 0) >= 0), nil
 }
 
-// indexRunes returns the index of the first occurrence of find in s at
-// or after from, or -1.
-func indexRunes(s, find []rune, from int) int {
-	for i := from; i+len(find) <= len(s); i++ {
-		if slices.Equal(s[i:i+len(find)], find) {
-			return i
-		}
+// indexRunes returns the character index of the first occurrence of find
+// in s at or after character from, or -1.
+func indexRunes(s, find string, from int) int {
+	off := 0
+	for n := 0; n < from && off < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
 	}
-	return -1
+	i := strings.Index(s[off:], find)
+	if i < 0 {
+		return -1
+	}
+	return from + utf8.RuneCountInString(s[off:off+i])
 }
 
 // A wildcard pattern of SEARCH: literal characters, ? for one character,
@@ -423,21 +427,28 @@ func compileWildcard(s string) []wildTok {
 // searchRunes returns the first index at or after from where the pattern
 // matches, or -1. Matching is case-, width- and kana-insensitive and
 // accent-sensitive, as SEARCH is.
+//
+// The tokens before the first * match a fixed number of characters.
+// Whether the rest (which starts with *) matches after a position can
+// only become false as the position moves right, so the first start where
+// the fixed head matches decides: the search is linear in the text for a
+// given pattern, not quadratic.
 func searchRunes(p []wildTok, s []rune, from int) int {
 	if from > len(s) {
 		return -1
 	}
-	if len(p) == 0 {
-		return from
+	head := 0
+	for head < len(p) && p[head].kind != wildAny {
+		head++
 	}
-	for i := from; i <= len(s); i++ {
-		if wildPrefix(p, s[i:]) {
+	for i := from; i+head <= len(s); i++ {
+		if !wildPrefix(p[:head], s[i:i+head]) {
+			continue
+		}
+		if head == len(p) || wildPrefix(p[head:], s[i+head:]) {
 			return i
 		}
-		// A pattern that starts with * matches at from if anywhere.
-		if p[0].kind == wildAny {
-			break
-		}
+		return -1
 	}
 	return -1
 }
