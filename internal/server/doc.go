@@ -1,0 +1,88 @@
+// Package server is Meridian's server: the Manager that keeps every
+// database of a data directory in memory and is its only writer, and the
+// HTTP API over it.
+//
+// # Databases in memory
+//
+// At start the Manager opens the catalog (package catalog) and Load
+// decodes the current image of every database: the model object
+// (model.Parse), the column data (colstore.Decode of the manifest's data
+// root) and the engine model over both (engine.NewModel). Until Load
+// returns, /readyz answers 503 and database endpoints answer NotReady.
+// A database whose image cannot be loaded stays listed, with an error,
+// and answers queries with 503; it can be deployed or restored again.
+//
+// Each database has an atomic pointer to its current Version. A query
+// pins the Version it starts on, so a commit during the query never
+// changes its answer, and queries never wait for writers.
+//
+// # Writes
+//
+// There is one writer per database (Manager.acquire): a deploy, refresh,
+// delete, restore or follow holds the database for its duration, and a
+// second writer is refused at once with ErrBusy (HTTP 409, as Analysis
+// Services answers a second refresh). A write builds the next image in
+// memory, writes its objects into a catalog transaction (content-addressed,
+// so segments that did not change are not written again), commits the
+// manifest and swaps the pointer; a failure before the commit changes
+// nothing. A deploy whose model has the same data shape as the current
+// one (only measures, formats, roles, descriptions, annotations changed;
+// see dataShape) keeps the processed data; otherwise the database becomes
+// unprocessed (state noData). Garbage collection runs in the background
+// a little after commits, and waits while a Snapshot is being read.
+//
+// A TMSL sequence is one transaction over every database it names: all
+// its operations are staged in memory, the objects of every database are
+// written, and only then are the manifests committed. A sequence that
+// touches several databases commits them one after the other, so only an
+// I/O failure between those small commits can leave it partly applied.
+//
+// Images from outside (restore, replication) come in through
+// CommitImage, which verifies every object and decodes the whole image
+// before it commits; backup and publishing read a pinned image through
+// ReadImage.
+//
+// # HTTP API
+//
+//	GET    /healthz                                   200 {"status":"ok"}
+//	GET    /readyz                                    200 once loaded, 503 before
+//	POST   /tmsl                                      one TMSL command: 200 {"messages":[...]}
+//	GET    /databases                                 [{"name","version","state","lastProcessed","sizeBytes","imageHash","role"}]
+//	GET    /databases/{db}                            the database's TMSL as deployed
+//	POST   /v1.0/myorg/datasets/{db}/executeQueries   Power BI's Execute Queries
+//	POST   /v1.0/myorg/groups/{g}/datasets/{db}/executeQueries
+//	POST   /servers/{server}/models/{db}/refreshes    AAS asynchronous refresh: 202 + Location
+//	GET    /servers/{server}/models/{db}/refreshes    refresh history, newest first
+//	GET    /servers/{server}/models/{db}/refreshes/{id}
+//	DELETE /servers/{server}/models/{db}/refreshes/{id}  cancel
+//	GET    /metrics                                   Prometheus text format
+//
+// {server} is accepted whatever it is. Database names in paths are
+// matched without regard to case; a name holding '/' is sent escaped
+// (%2F).
+//
+// Errors are {"error":{"code":"...","message":"..."}} with the status
+// statusTable gives (errors.go): 4xx for what the caller can fix, 5xx for
+// the server's own faults and states (NotReady, ShuttingDown). A DAX error
+// in executeQueries is a 400 with code DatasetExecuteQueriesError, the
+// message as Power BI writes it ("Query (3, 12) ...": line and column) and
+// Power BI's "pbi.error" object. Request bodies are limited (64 MB for
+// TMSL, 1 MB for queries and refresh requests by default): over the limit
+// is a 413.
+//
+// # Refresh API
+//
+// POST .../refreshes takes Azure Analysis Services' body
+// ({"Type","CommitMode","MaxParallelism","RetryCount","Objects"}), checks
+// it and takes the database at once (400, 404 or 409 right away), and
+// answers 202 with a Location header naming .../refreshes/{id}. The
+// refresh runs in the background with statuses notStarted, inProgress,
+// succeeded, failed, cancelled (DELETE, or shutdown) and timedOut (the
+// optional Timeout "hh:mm:ss"). CommitMode transactional commits all or
+// nothing; partialBatch commits batches of MaxParallelism tables as they
+// complete, each batch a version of its own, and a failure keeps the
+// batches committed before it. RetryCount retries a failed refresh (or
+// batch) with a short backoff; cancellation is never retried. The
+// history is kept in memory, the last Options.RefreshHistory refreshes
+// of each database.
+package server
