@@ -1,6 +1,7 @@
 package dax
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -9,6 +10,10 @@ import (
 const (
 	lineWidth = 100    // lines longer than this are broken where possible
 	indentStr = "    " // one level of indentation
+	// maxLevel is the deepest indentation. Parts nested deeper are written
+	// on one line, however long: indenting every level of a deep tree would
+	// make the text grow with the square of the depth.
+	maxLevel = 12
 )
 
 // Format prints a node as DAX text that parses back to an equal tree
@@ -18,29 +23,30 @@ const (
 // argument per line, VAR blocks put each VAR and the RETURN on lines of
 // their own. Comments are not part of the tree and are not printed.
 //
+// Parts nested more than a dozen levels deep are written on one line, so
+// that the text stays proportional to the tree.
+//
 // n may be an expression, a *Query, a definition, an *Evaluate, a *VarDecl
 // or a *FuncParam.
 func Format(n Node) string {
+	var p printer
 	switch n := n.(type) {
 	case nil:
-		return ""
 	case Expr:
-		return pretty(n, 0)
+		p.expr(n, 0)
 	case *Query:
-		return formatQuery(n)
+		p.query(n)
 	case Define:
-		return formatDefine(n, 0)
+		p.define(n, 0)
 	case *Evaluate:
-		return formatEvaluate(n)
+		p.evaluate(n)
 	case *VarDecl:
-		return formatVarDecl(n.Name, n.Value, 0)
+		p.varDecl(n.Name, n.Value, 0)
 	case *FuncParam:
-		return formatParam(n)
+		p.param(n, 0)
 	}
-	return ""
+	return p.b.String()
 }
-
-func indent(level int) string { return strings.Repeat(indentStr, level) }
 
 // precOf is the precedence level of an expression as an operand.
 func precOf(e Expr) int {
@@ -106,9 +112,10 @@ func operandParens(parent Expr, child Expr, right bool) bool {
 // out on several lines; this keeps the layout linear in the size of the
 // tree.
 type flatWriter struct {
-	b     strings.Builder
-	limit int
-	ok    bool
+	b        strings.Builder
+	limit    int
+	allowVar bool // write VAR x = 1 RETURN x on one line rather than give up
+	ok       bool
 }
 
 func flat(e Expr, limit int) (string, bool) {
@@ -118,6 +125,13 @@ func flat(e Expr, limit int) (string, bool) {
 		return "", false
 	}
 	return w.b.String(), true
+}
+
+// oneLine writes e on one line whatever its length.
+func oneLine(e Expr) string {
+	w := &flatWriter{limit: math.MaxInt, allowVar: true, ok: true}
+	w.expr(e)
+	return w.b.String()
 }
 
 func (w *flatWriter) str(s string) {
@@ -185,7 +199,17 @@ func (w *flatWriter) expr(e Expr) {
 		w.list(e.Values)
 		w.str(")")
 	case *VarExpr:
-		w.ok = false
+		if !w.allowVar {
+			w.ok = false
+			return
+		}
+		for _, v := range e.Vars {
+			w.str("VAR " + v.Name + " = ")
+			w.expr(v.Value)
+			w.str(" ")
+		}
+		w.str("RETURN ")
+		w.expr(e.Return)
 	default:
 		w.str(leaf(e))
 	}
@@ -273,212 +297,233 @@ func quoteString(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// pretty prints e starting at the given indentation level; lines after the
+// printer lays out trees into one buffer, so that deep trees cost time in
+// proportion to the text they produce.
+type printer struct{ b strings.Builder }
+
+func (p *printer) str(s string) { p.b.WriteString(s) }
+
+func (p *printer) newline(level int) {
+	p.b.WriteByte('\n')
+	for range level {
+		p.b.WriteString(indentStr)
+	}
+}
+
+// fits writes e on one line if it fits in the rest of a line at the given
+// indentation level after used columns, and reports whether it did.
+func (p *printer) fits(e Expr, level, used int) bool {
+	s, ok := flat(e, lineWidth-len(indentStr)*level-used)
+	if ok {
+		p.str(s)
+	}
+	return ok
+}
+
+// expr writes e starting at the given indentation level; lines after the
 // first carry their own indentation.
-func pretty(e Expr, level int) string {
-	if s, ok := flat(e, lineWidth-len(indentStr)*level); ok {
-		return s
+func (p *printer) expr(e Expr, level int) {
+	if level >= maxLevel {
+		p.str(oneLine(e))
+		return
+	}
+	if p.fits(e, level, 0) {
+		return
 	}
 	switch e := e.(type) {
 	case *Binary:
-		x := prettyOperand(e, e.X, false, level)
-		y := prettyOperand(e, e.Y, true, level+1)
-		return x + "\n" + indent(level+1) + e.Op.String() + " " + y
+		p.operand(e, e.X, false, level)
+		p.newline(level + 1)
+		p.str(e.Op.String() + " ")
+		p.operand(e, e.Y, true, level+1)
 	case *Unary:
-		sep := ""
+		p.str(unaryPrefix(e))
 		if e.Op == OpNeg && startsWithMinus(e.X) {
-			sep = " "
+			p.str(" ")
 		}
-		return unaryPrefix(e) + sep + prettyOperand(e, e.X, false, level)
+		p.operand(e, e.X, false, level)
 	case *Call:
-		if len(e.Args) == 0 {
-			return e.Func + "()"
-		}
-		var b strings.Builder
-		b.WriteString(e.Func + "(")
+		p.str(e.Func + "(")
 		for i, a := range e.Args {
 			if i > 0 {
-				b.WriteByte(',')
+				p.str(",")
 			}
-			b.WriteString("\n")
-			if a != nil {
-				b.WriteString(indent(level+1) + pretty(a, level+1))
+			if a == nil {
+				p.str("\n")
+				continue
 			}
+			p.newline(level + 1)
+			p.expr(a, level+1)
 		}
-		b.WriteString("\n" + indent(level) + ")")
-		return b.String()
+		p.newline(level)
+		p.str(")")
 	case *TableCtor:
-		var b strings.Builder
-		b.WriteString("{")
+		p.str("{")
 		for i, row := range e.Rows {
 			if i > 0 {
-				b.WriteByte(',')
+				p.str(",")
 			}
-			b.WriteString("\n" + indent(level+1))
+			p.newline(level + 1)
 			if len(row) == 1 {
-				b.WriteString(pretty(row[0], level+1))
+				p.expr(row[0], level+1)
 			} else {
-				b.WriteString(prettyList(row, level+1))
+				p.list(row, level+1)
 			}
 		}
-		b.WriteString("\n" + indent(level) + "}")
-		return b.String()
+		p.newline(level)
+		p.str("}")
 	case *RowCtor:
-		return prettyList(e.Values, level)
+		p.list(e.Values, level)
 	case *VarExpr:
-		var b strings.Builder
 		for i, v := range e.Vars {
 			if i > 0 {
-				b.WriteString("\n" + indent(level))
+				p.newline(level)
 			}
-			b.WriteString(formatVarDecl(v.Name, v.Value, level))
+			p.varDecl(v.Name, v.Value, level)
 		}
-		b.WriteString("\n" + indent(level) + "RETURN\n" + indent(level+1) + pretty(e.Return, level+1))
-		return b.String()
+		p.newline(level)
+		p.str("RETURN")
+		p.newline(level + 1)
+		p.expr(e.Return, level+1)
+	default:
+		p.str(leaf(e))
 	}
-	return leaf(e)
 }
 
-// prettyList prints (a, b, c) with each value laid out at level.
-func prettyList(es []Expr, level int) string {
-	parts := make([]string, len(es))
+// list writes (a, b, c) with each value laid out at level.
+func (p *printer) list(es []Expr, level int) {
+	p.str("(")
 	for i, e := range es {
+		if i > 0 {
+			p.str(", ")
+		}
 		if e != nil {
-			parts[i] = pretty(e, level)
+			p.expr(e, level)
 		}
 	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	p.str(")")
 }
 
-func prettyOperand(parent, child Expr, right bool, level int) string {
+// operand writes an operand, in parentheses if it needs them; a long
+// operand in parentheses gets lines of its own.
+func (p *printer) operand(parent, child Expr, right bool, level int) {
 	if !operandParens(parent, child, right) {
-		return pretty(child, level)
+		p.expr(child, level)
+		return
 	}
-	s := pretty(child, level+1)
-	if strings.Contains(s, "\n") {
-		return "(\n" + indent(level+1) + s + "\n" + indent(level) + ")"
+	if s, ok := flat(child, lineWidth-len(indentStr)*level-2); ok {
+		p.str("(" + s + ")")
+		return
 	}
-	return "(" + s + ")"
+	p.str("(")
+	p.newline(level + 1)
+	p.expr(child, level+1)
+	p.newline(level)
+	p.str(")")
 }
 
-// formatVarDecl prints VAR name = value, the value on the same line when it
+// definition writes "head = value", the value on the same line when it
 // fits and on the next, indented, when it does not.
-func formatVarDecl(name string, value Expr, level int) string {
-	head := "VAR " + name + " ="
+func (p *printer) definition(head string, value Expr, level int) {
+	p.str(head)
 	if value == nil {
-		return head
+		return
 	}
 	if s, ok := flat(value, lineWidth-len(indentStr)*level-len(head)-1); ok {
-		return head + " " + s
+		p.str(" " + s)
+		return
 	}
-	return head + "\n" + indent(level+1) + pretty(value, level+1)
+	p.newline(level + 1)
+	p.expr(value, level+1)
 }
 
-func formatQuery(q *Query) string {
-	var b strings.Builder
+func (p *printer) varDecl(name string, value Expr, level int) {
+	p.definition("VAR "+name+" =", value, level)
+}
+
+func (p *printer) query(q *Query) {
 	if len(q.Defines) > 0 {
-		b.WriteString("DEFINE")
+		p.str("DEFINE")
 		for _, d := range q.Defines {
-			b.WriteString("\n" + indentStr + formatDefine(d, 1))
+			p.newline(1)
+			p.define(d, 1)
 		}
-		b.WriteString("\n")
+		p.str("\n")
 	}
 	for i, ev := range q.Evaluates {
 		if i > 0 || len(q.Defines) > 0 {
-			b.WriteString("\n")
+			p.str("\n")
 		}
-		b.WriteString(formatEvaluate(ev))
-		b.WriteString("\n")
+		p.evaluate(ev)
+		p.str("\n")
 	}
-	return b.String()
 }
 
-// formatDefine prints one definition; level is the indentation of its first
-// line.
-func formatDefine(d Define, level int) string {
-	defn := func(head string, e Expr) string {
-		head += " ="
-		if e == nil {
-			return head
-		}
-		if s, ok := flat(e, lineWidth-len(indentStr)*level-len(head)-1); ok {
-			return head + " " + s
-		}
-		return head + "\n" + indent(level+1) + pretty(e, level+1)
-	}
+// define writes one definition; level is the indentation of its first line.
+func (p *printer) define(d Define, level int) {
 	switch d := d.(type) {
 	case *MeasureDef:
-		return defn("MEASURE "+QuoteTable(d.Table)+QuoteColumn(d.Name), d.Expr)
+		p.definition("MEASURE "+QuoteTable(d.Table)+QuoteColumn(d.Name)+" =", d.Expr, level)
 	case *ColumnDef:
-		return defn("COLUMN "+QuoteTable(d.Table)+QuoteColumn(d.Name), d.Expr)
+		p.definition("COLUMN "+QuoteTable(d.Table)+QuoteColumn(d.Name)+" =", d.Expr, level)
 	case *TableDef:
-		return defn("TABLE "+QuoteTable(d.Name), d.Expr)
+		p.definition("TABLE "+QuoteTable(d.Name)+" =", d.Expr, level)
 	case *VarDef:
-		return formatVarDecl(d.Name, d.Expr, level)
+		p.varDecl(d.Name, d.Expr, level)
 	case *FunctionDef:
-		params := make([]string, len(d.Params))
+		var params printer
 		for i := range d.Params {
-			params[i] = formatParam(&d.Params[i])
+			if i > 0 {
+				params.str(", ")
+			}
+			params.param(&d.Params[i], level+1)
 		}
-		head := "FUNCTION " + d.Name + " = (" + strings.Join(params, ", ") + ") =>"
-		if d.Body == nil {
-			return head
-		}
-		if s, ok := flat(d.Body, lineWidth-len(indentStr)*level-len(head)-1); ok {
-			return head + " " + s
-		}
-		return head + "\n" + indent(level+1) + pretty(d.Body, level+1)
+		p.definition("FUNCTION "+d.Name+" = ("+params.b.String()+") =>", d.Body, level)
 	}
-	return ""
 }
 
-func formatParam(p *FuncParam) string {
-	s := p.Name
-	if len(p.Hints) > 0 {
-		s += " : " + strings.Join(p.Hints, " ")
+func (p *printer) param(fp *FuncParam, level int) {
+	p.str(fp.Name)
+	if len(fp.Hints) > 0 {
+		p.str(" : " + strings.Join(fp.Hints, " "))
 	}
-	if p.Default != nil {
-		if f, ok := flat(p.Default, lineWidth); ok {
-			s += " = " + f
-		} else {
-			s += " = " + pretty(p.Default, 1)
-		}
+	if fp.Default != nil {
+		p.str(" = ")
+		p.expr(fp.Default, level)
 	}
-	return s
 }
 
-func formatEvaluate(ev *Evaluate) string {
-	var b strings.Builder
-	b.WriteString("EVALUATE\n" + indentStr)
+func (p *printer) evaluate(ev *Evaluate) {
+	p.str("EVALUATE")
+	p.newline(1)
 	if ev.Table != nil {
-		b.WriteString(pretty(ev.Table, 1))
+		p.expr(ev.Table, 1)
 	}
 	if len(ev.OrderBy) > 0 {
-		b.WriteString("\nORDER BY")
+		p.str("\nORDER BY")
 		for i, k := range ev.OrderBy {
 			if i > 0 {
-				b.WriteByte(',')
+				p.str(",")
 			}
-			b.WriteString("\n" + indentStr)
+			p.newline(1)
 			if k.Expr != nil {
-				b.WriteString(pretty(k.Expr, 1))
+				p.expr(k.Expr, 1)
 			}
 			if k.Desc {
-				b.WriteString(" DESC")
+				p.str(" DESC")
 			}
 		}
 	}
 	if len(ev.StartAt) > 0 {
-		b.WriteString("\nSTART AT")
+		p.str("\nSTART AT")
 		for i, v := range ev.StartAt {
 			if i > 0 {
-				b.WriteByte(',')
+				p.str(",")
 			}
-			b.WriteString("\n" + indentStr)
+			p.newline(1)
 			if v != nil {
-				b.WriteString(pretty(v, 1))
+				p.expr(v, 1)
 			}
 		}
 	}
-	return b.String()
 }
