@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/meridian-olap/meridian/internal/dax"
 	"github.com/meridian-olap/meridian/internal/value"
@@ -38,10 +39,10 @@ func toNumber(n dax.Node, v value.Value) (value.Value, error) {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return value.Int(i), nil
 		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, ok := parseNumberText(s); ok {
 			return value.Float(f), nil
 		}
-		if d, ok := parseDateText(s); ok {
+		if d, ok := parseDateTimeText(s, time.Now().Year()); ok {
 			return value.Date(d), nil
 		}
 		return value.BlankValue, errorf(n, "cannot convert value '%s' of type Text to type Number", v.AsString())
@@ -389,12 +390,3 @@ func logic(n dax.Node, op dax.Op, a, b value.Value) (value.Value, error) {
 	return value.Bool(x || y), nil
 }
 
-// parseDateText reads the date forms DAX converts from text.
-func parseDateText(s string) (float64, bool) {
-	for _, layout := range dateLayouts {
-		if t, err := parseTime(layout, s); err == nil {
-			return value.FromTime(t), true
-		}
-	}
-	return 0, false
-}
