@@ -168,6 +168,9 @@ type plan struct {
 	// rank per id for MIN/MAX of columns.
 	ranks [][]uint32
 	exprs []*compiledExpr
+	// fast marks scans the fused kernel runs: dense, at most one group
+	// key, aggregates of plain columns (see fastBlock).
+	fast bool
 }
 
 func (s *Scan) plan() (*plan, error) {
@@ -210,6 +213,7 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	p.dense = p.ngroups <= 1<<20
+	p.fast = p.dense && len(s.Group) <= 1
 	p.strides = make([]uint64, len(s.Group))
 	stride := uint64(1)
 	for i := len(s.Group) - 1; i >= 0; i-- {
@@ -246,6 +250,14 @@ func (s *Scan) plan() (*plan, error) {
 			}
 		}
 	}
+	for i, a := range s.Aggs {
+		switch {
+		case a.Expr != nil || a.Op == Min || a.Op == Max || a.Op == DistinctCount:
+			p.fast = false
+		case a.Op == Sum && t.Columns[a.Col].Dict.Kind != DictRange && !t.Columns[a.Col].Dict.IsExactInt():
+			p.fast = p.fast && i >= 0 // float sums go through a lookup table, still fine
+		}
+	}
 	for c := range used {
 		p.colsUsed = append(p.colsUsed, c)
 	}
@@ -255,11 +267,13 @@ func (s *Scan) plan() (*plan, error) {
 
 // scanState is one worker's partial aggregation.
 type scanState struct {
-	p     *plan
-	ids   [][]uint32 // per column: ids of the current block (nil if unused)
-	sel   []uint16
-	codes []uint64
-	slots []uint64
+	p      *plan
+	ids    [][]uint32 // per column: ids of the current block (nil if unused)
+	sel    []uint16
+	codes  []uint64
+	slots  []uint64
+	fslot  []uint32 // fused kernel: the slot of each row of the block
+	gather []uint32 // fused kernel: the selected ids of one column
 	// Dense groups index arrays by code; sparse ones go through slot.
 	slot  map[uint64]int32
 	keys  []uint64 // sparse: code of each slot
@@ -280,7 +294,7 @@ type aggState struct {
 }
 
 func (p *plan) newState() *scanState {
-	st := &scanState{p: p, ids: make([][]uint32, len(p.Table.Columns)), sel: make([]uint16, blockRows), codes: make([]uint64, blockRows), slots: make([]uint64, blockRows)}
+	st := &scanState{p: p, ids: make([][]uint32, len(p.Table.Columns)), sel: make([]uint16, blockRows), codes: make([]uint64, blockRows), slots: make([]uint64, blockRows), fslot: make([]uint32, blockRows), gather: make([]uint32, blockRows)}
 	for _, c := range p.colsUsed {
 		st.ids[c] = make([]uint32, blockRows)
 	}
@@ -304,7 +318,9 @@ func (p *plan) newState() *scanState {
 		}
 	}
 	if p.dense {
-		st.grow(int(p.ngroups))
+		// One extra slot collects rows that belong to no group, so the
+		// fused kernel needs no branch for them; results ignore it.
+		st.grow(int(p.ngroups) + 1)
 	} else {
 		st.slot = make(map[uint64]int32)
 	}
@@ -376,6 +392,10 @@ func (st *scanState) runBlock(seg, row, segOff, n int) error {
 		if len(sel) == 0 {
 			return nil
 		}
+	}
+	if p.fast {
+		st.fastBlock(sel, first, n)
+		return nil
 	}
 	if first {
 		sel = sel[:n]
@@ -625,7 +645,7 @@ func (d *Dict) Floats64() []float64 {
 func (st *scanState) merge(o *scanState) {
 	p := st.p
 	if p.dense {
-		for s := range o.rows {
+		for s := range o.rows[:p.ngroups] {
 			st.mergeSlot(s, o, s)
 		}
 	} else {
@@ -696,7 +716,7 @@ func (st *scanState) result() *Result {
 	}
 	var groups []grp
 	if p.dense {
-		for code, n := range st.rows {
+		for code, n := range st.rows[:p.ngroups] {
 			if n > 0 {
 				groups = append(groups, grp{uint64(code), code})
 			}
@@ -837,4 +857,111 @@ func (s *Scan) Select(ctx context.Context) (*Bitmap, error) {
 		}
 	}
 	return out, nil
+}
+
+// fastBlock is the fused kernel for the common scan: dense groups from at
+// most one key, and COUNTROWS, COUNT and SUM of plain columns. It
+// computes each row's slot once (rows of no group go to the extra slot)
+// and runs one tight loop per aggregate. With all true every row of the
+// block is selected and sel is ignored.
+func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
+	p := st.p
+	trash := uint32(p.ngroups)
+	slots := st.fslot[:n]
+	if all {
+		if len(p.Group) == 0 {
+			clear(slots)
+		} else {
+			g := p.Group[0]
+			ids := st.ids[g.Col][:n]
+			if g.Map == nil {
+				copy(slots, ids)
+			} else {
+				m := g.Map
+				for i, id := range ids {
+					s := m[id]
+					if s == NoGroup {
+						s = trash
+					}
+					slots[i] = s
+				}
+			}
+		}
+	} else {
+		slots = slots[:len(sel)]
+		if len(p.Group) == 0 {
+			clear(slots)
+		} else {
+			g := p.Group[0]
+			ids := st.ids[g.Col]
+			for j, i := range sel {
+				s := ids[i]
+				if g.Map != nil {
+					if s = g.Map[s]; s == NoGroup {
+						s = trash
+					}
+				}
+				slots[j] = s
+			}
+		}
+	}
+	rows := st.rows
+	for _, s := range slots {
+		rows[s]++
+	}
+	for a, agg := range p.Aggs {
+		as := &st.aggs[a]
+		if agg.Op == CountRows {
+			continue
+		}
+		ids := st.ids[agg.Col]
+		if !all {
+			// Gather the selected ids so the loops below are the same.
+			buf := st.gather[:len(sel)]
+			for j, i := range sel {
+				buf[j] = ids[i]
+			}
+			ids = buf
+		}
+		ids = ids[:len(slots)]
+		cnt := as.count
+		switch {
+		case agg.Op == CountValues:
+			for j, id := range ids {
+				cnt[slots[j]] += int64(b2i(id != 0))
+			}
+		case as.isum != nil && p.Table.Columns[agg.Col].Dict.Kind == DictRange:
+			sum := as.isum
+			for j, id := range ids {
+				s := slots[j]
+				sum[s] += int64(id)
+				cnt[s] += int64(b2i(id != 0))
+			}
+		case as.isum != nil:
+			sum := as.isum
+			vals := p.Table.Columns[agg.Col].Dict.Ints
+			for j, id := range ids {
+				if id != 0 {
+					s := slots[j]
+					sum[s] += vals[id-1]
+					cnt[s]++
+				}
+			}
+		default:
+			sum := as.sum
+			lut := p.Table.Columns[agg.Col].Dict.Floats64()
+			for j, id := range ids {
+				s := slots[j]
+				sum[s] += lut[id]
+				cnt[s] += int64(b2i(id != 0))
+			}
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

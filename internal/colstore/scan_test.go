@@ -87,6 +87,15 @@ func TestScanMatchesNaive(t *testing.T) {
 		}
 		expr := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 1}, {Op: ExprAdd, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprConst, Const: 1}}}}}
 		s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: Min, Col: 3}, {Op: Max, Col: 1}, {Op: DistinctCount, Col: 0}, {Op: Sum, Expr: expr}, {Op: CountValues, Col: 2}}
+		// Every other scan keeps only the aggregates of the fused kernel.
+		fused := iter%2 == 1
+		if fused {
+			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}}
+			if len(s.Group) == 2 {
+				s.Group = s.Group[:1]
+				groupByName = false
+			}
+		}
 		res, err := s.Run(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -183,6 +192,10 @@ func TestScanMatchesNaive(t *testing.T) {
 			check("sum amount", res.Aggs[1].ISum[g], a.sum1)
 			if math.Abs(res.Aggs[2].Sum[g]-a.sum2) > 1e-9 {
 				t.Fatalf("iter %d group %q sum rate = %v, want %v", iter, k, res.Aggs[2].Sum[g], a.sum2)
+			}
+			if fused {
+				check("count rate", res.Aggs[3].Count[g], a.cnt2)
+				continue
 			}
 			if a.has3 {
 				check("min name", tab.Columns[3].Dict.Value(res.Aggs[3].ID[g]).AsString(), a.min3)
