@@ -2,11 +2,11 @@ package colstore
 
 import (
 	"context"
-	"syscall"
-	"time"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/meridian-olap/meridian/internal/value"
 )
