@@ -18,8 +18,38 @@ import (
 
 var (
 	_ image.ObjectReader = (*Catalog)(nil)
+	_ image.ObjectReader = (*Txn)(nil)
 	_ image.ObjectWriter = (*Txn)(nil)
 )
+
+func TestTxnReadObject(t *testing.T) {
+	ctx := context.Background()
+	c, _ := openMem(t, Options{})
+	old := commit(t, c, "Sales", spec("a", 1))
+	txn, err := c.Begin(ctx, "Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Abort()
+	ref, err := txn.WriteObject(ctx, image.KindSegment, []byte("new object"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadObject(ctx, ref.Hash); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Catalog.ReadObject of an uncommitted object: %v, want ErrNotFound", err)
+	}
+	for _, h := range []image.Hash{ref.Hash, old.Model} {
+		if _, err := txn.ReadObject(ctx, h); err != nil {
+			t.Errorf("Txn.ReadObject %s: %v", h, err)
+		}
+	}
+	if b, _ := txn.ReadObject(ctx, ref.Hash); string(b) != "new object" {
+		t.Errorf("Txn.ReadObject = %q", b)
+	}
+	if _, err := txn.ReadObject(ctx, image.Sum([]byte("nothing"))); !errors.Is(err, image.ErrNotFound) {
+		t.Errorf("Txn.ReadObject of a missing object: %v", err)
+	}
+}
 
 func TestOpenOptions(t *testing.T) {
 	if _, err := Open(context.Background(), Options{}); !errors.Is(err, ErrInvalid) {

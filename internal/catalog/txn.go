@@ -101,7 +101,8 @@ func (t *Txn) pin(h image.Hash) {
 // WriteObject stores an object and returns its reference; it implements
 // image.ObjectWriter. An object the catalog holds already, or that the
 // transaction wrote before, is not written again. The bytes go to a
-// temporary file; Commit makes them durable, all objects at once.
+// temporary file; Commit makes them durable, all objects at once. Until
+// then only Txn.ReadObject reads them back.
 func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
 	h := image.Sum(data)
 	ref := image.ObjectRef{Hash: h, Size: int64(len(data)), Kind: kind}
@@ -171,6 +172,37 @@ func (t *Txn) HasObject(h image.Hash) bool {
 	}
 	t.pin(h)
 	return true
+}
+
+// ReadObject reads an object the transaction wrote, or one the catalog
+// holds, checking its hash; it implements image.ObjectReader. (Objects a
+// transaction writes are in temporary files until it commits, so
+// Catalog.ReadObject does not find them.)
+func (t *Txn) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
+	c := t.c
+	c.mu.Lock()
+	p, pending := t.pending[h]
+	c.mu.Unlock()
+	if !pending {
+		return c.ReadObject(ctx, h)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Commit waits for writes in flight, but a read may overlap the write
+	// of the same object; the hash check catches a partial file.
+	data, err := c.readFile(p.tmp, p.size)
+	if vfs.IsNotExist(err) {
+		// Committed or aborted meanwhile: the catalog has it, or nobody.
+		return c.ReadObject(ctx, h)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read object %s: %w", h, err)
+	}
+	if err := image.Verify(h, data); err != nil {
+		return nil, fmt.Errorf("read object %s: %w: %w", h, ErrCorrupt, err)
+	}
+	return data, nil
 }
 
 // Commit makes m the next version of the database: it fills in m's
