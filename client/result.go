@@ -1,0 +1,489 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// Kind is the type of a result value or column.
+type Kind uint8
+
+// Kinds. A column's kind is that of all its non-null values; Variant when
+// they differ, Null when there are none.
+const (
+	Null Kind = iota
+	Integer
+	Decimal
+	Text
+	Boolean
+	DateTime
+	Variant
+)
+
+var kindNames = [...]string{"null", "integer", "decimal", "text", "boolean", "dateTime", "variant"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MarshalText writes the kind's name, as in String.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Value is one cell of a query result.
+//
+// Numbers keep the exact text the server sent (String returns it), so that
+// currency amounts survive without binary rounding; Float gives them as
+// float64. Dates and times are OLE Automation dates underneath (days since
+// 1899-12-30, as in DAX), available as time.Time (UTC wall clock, rounded
+// to the millisecond) through Time.
+type Value struct {
+	kind Kind
+	s    string // Text: the text; Integer, Decimal: the number as sent
+	bits uint64 // Integer: int64; Decimal, DateTime: float64 bits; Boolean: 0 or 1
+}
+
+// Kind returns the value's kind; Null for BLANK.
+func (v Value) Kind() Kind { return v.kind }
+
+// IsNull reports whether the value is BLANK.
+func (v Value) IsNull() bool { return v.kind == Null }
+
+// Int returns an Integer, or a Decimal with no fraction that fits.
+func (v Value) Int() (int64, bool) {
+	switch v.kind {
+	case Integer:
+		return int64(v.bits), true
+	case Decimal:
+		f := math.Float64frombits(v.bits)
+		if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+			return int64(f), true
+		}
+	}
+	return 0, false
+}
+
+// Float returns a number as float64.
+func (v Value) Float() (float64, bool) {
+	switch v.kind {
+	case Integer:
+		return float64(int64(v.bits)), true
+	case Decimal:
+		return math.Float64frombits(v.bits), true
+	}
+	return 0, false
+}
+
+// Text returns a Text value.
+func (v Value) Text() (string, bool) { return v.s, v.kind == Text }
+
+// Bool returns a Boolean value.
+func (v Value) Bool() (bool, bool) { return v.bits == 1, v.kind == Boolean }
+
+// Time returns a DateTime value.
+func (v Value) Time() (time.Time, bool) {
+	if v.kind != DateTime {
+		return time.Time{}, false
+	}
+	return value.ToTime(math.Float64frombits(v.bits)), true
+}
+
+// OLE returns a DateTime value as an OLE Automation date.
+func (v Value) OLE() (float64, bool) {
+	if v.kind != DateTime {
+		return 0, false
+	}
+	return math.Float64frombits(v.bits), true
+}
+
+// Interface returns the value as nil, int64, float64, string, bool or
+// time.Time.
+func (v Value) Interface() any {
+	switch v.kind {
+	case Integer:
+		return int64(v.bits)
+	case Decimal:
+		return math.Float64frombits(v.bits)
+	case Text:
+		return v.s
+	case Boolean:
+		return v.bits == 1
+	case DateTime:
+		t, _ := v.Time()
+		return t
+	}
+	return nil
+}
+
+// String returns the value as it came on the wire: numbers exactly as
+// sent, dates in ISO 8601 without a zone (2019-05-18T00:00:00), booleans
+// as true and false, BLANK as "".
+func (v Value) String() string {
+	switch v.kind {
+	case Integer, Decimal, Text:
+		return v.s
+	case Boolean:
+		if v.bits == 1 {
+			return "true"
+		}
+		return "false"
+	case DateTime:
+		return value.FormatISO(math.Float64frombits(v.bits))
+	}
+	return ""
+}
+
+// MarshalJSON writes the value in the executeQueries form it came in.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.kind {
+	case Null:
+		return []byte("null"), nil
+	case Integer, Decimal:
+		return []byte(v.s), nil
+	case Boolean:
+		return []byte(v.String()), nil
+	}
+	return json.Marshal(v.String())
+}
+
+// Column is a column of a result.
+type Column struct {
+	// Name is the column as the server names it: "Table[Column]" for a
+	// model column, "[Name]" for a measure or an added column.
+	Name string `json:"name"`
+	// Type is the kind of all the column's non-null values.
+	Type Kind `json:"type"`
+}
+
+// Result is the table of one EVALUATE.
+type Result struct {
+	Columns []Column
+	Rows    [][]Value
+	// More holds the tables of further EVALUATE statements of the same
+	// query, in order.
+	More []*Result
+}
+
+// Index returns the position of the column named name (case-insensitive),
+// or -1.
+func (r *Result) Index(name string) int {
+	for i, c := range r.Columns {
+		if strings.EqualFold(c.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// rawKind is what a cell looked like on the wire, before its column's
+// type is known.
+const (
+	rawNull = iota
+	rawInt
+	rawDec
+	rawString
+	rawBool
+)
+
+// decodeQueryResult reads an executeQueries answer. Rows are JSON objects
+// whose key order is the column order, so the body is walked token by
+// token rather than unmarshalled into maps, which would lose it.
+func decodeQueryResult(body []byte) (*Result, error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var tables []*Result
+	var qerr *Error
+	err := walkObject(d, "answer", func(key string) error {
+		if key != "results" {
+			return skip(d)
+		}
+		return walkArray(d, "results", func(i int) error {
+			return walkObject(d, "results["+strconv.Itoa(i)+"]", func(key string) error {
+				switch key {
+				case "tables":
+					return walkArray(d, "tables", func(int) error {
+						t, err := decodeTable(d)
+						if err != nil {
+							return err
+						}
+						tables = append(tables, t)
+						return nil
+					})
+				case "error":
+					// Power BI reports some query errors inside a 200
+					// answer; they are the caller's, as a 400 would be.
+					var e struct {
+						Code    string `json:"code"`
+						Message string `json:"message"`
+					}
+					if err := d.Decode(&e); err != nil {
+						return err
+					}
+					if qerr == nil {
+						qerr = &Error{StatusCode: 400, Code: clean(e.Code, 200), Message: clean(e.Message, 4000)}
+					}
+					return nil
+				}
+				return skip(d)
+			})
+		})
+	})
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // the answer stopped in the middle
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode query answer: %w", err)
+	}
+	if qerr != nil {
+		return nil, qerr
+	}
+	if len(tables) == 0 {
+		return nil, fmt.Errorf("decode query answer: no results[].tables[]")
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("decode query answer: data after the answer")
+	}
+	first := tables[0]
+	first.More = tables[1:]
+	return first, nil
+}
+
+func decodeTable(d *json.Decoder) (*Result, error) {
+	res := &Result{}
+	index := map[string]int{}
+	var raws [][]rawCell
+	err := walkObject(d, "table", func(key string) error {
+		if key != "rows" {
+			return skip(d)
+		}
+		return walkArray(d, "rows", func(r int) error {
+			row := make([]rawCell, len(res.Columns))
+			err := walkObject(d, "rows["+strconv.Itoa(r)+"]", func(col string) error {
+				tok, err := d.Token()
+				if err != nil {
+					return err
+				}
+				c, ok := index[col]
+				if !ok {
+					c = len(res.Columns)
+					index[col] = c
+					res.Columns = append(res.Columns, Column{Name: col})
+				}
+				for len(row) <= c {
+					row = append(row, rawCell{})
+				}
+				cell, err := toRawCell(tok)
+				if err != nil {
+					return fmt.Errorf("rows[%d][%q]: %w", r, col, err)
+				}
+				row[c] = cell
+				return nil
+			})
+			raws = append(raws, row)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	typeColumns(res, raws)
+	return res, nil
+}
+
+type rawCell struct {
+	kind uint8
+	s    string
+	b    bool
+}
+
+func toRawCell(tok json.Token) (rawCell, error) {
+	switch t := tok.(type) {
+	case nil:
+		return rawCell{}, nil
+	case bool:
+		return rawCell{kind: rawBool, b: t}, nil
+	case string:
+		return rawCell{kind: rawString, s: t}, nil
+	case json.Number:
+		s := string(t)
+		if !strings.ContainsAny(s, ".eE") {
+			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return rawCell{kind: rawInt, s: s}, nil
+			}
+		}
+		return rawCell{kind: rawDec, s: s}, nil
+	case json.Delim:
+		return rawCell{}, fmt.Errorf("a value is a JSON %s, not a scalar", delimName(t))
+	}
+	return rawCell{}, fmt.Errorf("unexpected token %v", tok)
+}
+
+// typeColumns settles each column's kind from its cells and builds the
+// typed rows.
+func typeColumns(res *Result, raws [][]rawCell) {
+	n := len(res.Columns)
+	for c := 0; c < n; c++ {
+		var seen [5]bool
+		allDates := true
+		for _, row := range raws {
+			if c >= len(row) {
+				continue
+			}
+			cell := row[c]
+			seen[cell.kind] = true
+			if cell.kind == rawString && allDates {
+				if _, ok := parseISO(cell.s); !ok {
+					allDates = false
+				}
+			}
+		}
+		k := Null
+		switch {
+		case seen[rawString] && !seen[rawInt] && !seen[rawDec] && !seen[rawBool]:
+			k = Text
+			if allDates {
+				k = DateTime
+			}
+		case (seen[rawInt] || seen[rawDec]) && !seen[rawString] && !seen[rawBool]:
+			k = Integer
+			if seen[rawDec] {
+				k = Decimal
+			}
+		case seen[rawBool] && !seen[rawString] && !seen[rawInt] && !seen[rawDec]:
+			k = Boolean
+		case seen[rawString] || seen[rawInt] || seen[rawDec] || seen[rawBool]:
+			k = Variant
+		}
+		res.Columns[c].Type = k
+	}
+	res.Rows = make([][]Value, len(raws))
+	cells := make([]Value, len(raws)*n)
+	for r, row := range raws {
+		out := cells[r*n : (r+1)*n : (r+1)*n]
+		for c := range row {
+			out[c] = typedValue(row[c], res.Columns[c].Type)
+		}
+		res.Rows[r] = out
+	}
+}
+
+func typedValue(cell rawCell, col Kind) Value {
+	switch cell.kind {
+	case rawBool:
+		if cell.b {
+			return Value{kind: Boolean, bits: 1}
+		}
+		return Value{kind: Boolean}
+	case rawInt:
+		if col == Decimal {
+			f, _ := strconv.ParseFloat(cell.s, 64)
+			return Value{kind: Decimal, s: cell.s, bits: math.Float64bits(f)}
+		}
+		n, _ := strconv.ParseInt(cell.s, 10, 64)
+		return Value{kind: Integer, s: cell.s, bits: uint64(n)}
+	case rawDec:
+		// ParseFloat gives ±Inf with ErrRange for huge exponents; keep the
+		// value, whose exact text is still there.
+		f, _ := strconv.ParseFloat(cell.s, 64)
+		return Value{kind: Decimal, s: cell.s, bits: math.Float64bits(f)}
+	case rawString:
+		if col == DateTime {
+			ole, _ := parseISO(cell.s)
+			return Value{kind: DateTime, bits: math.Float64bits(ole)}
+		}
+		return Value{kind: Text, s: cell.s}
+	}
+	return Value{}
+}
+
+// parseISO reads an ISO 8601 date and time as executeQueries writes it:
+// 2019-05-18T00:00:00, with optional fractional seconds and an optional Z.
+// It returns the OLE date.
+func parseISO(s string) (float64, bool) {
+	if len(s) < 19 || len(s) > 40 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.999999999", strings.TrimSuffix(s, "Z"))
+	if err != nil || t.Year() < 100 {
+		return 0, false
+	}
+	return value.FromTime(t), true
+}
+
+// walkObject reads a JSON object, calling f with each key; f must consume
+// the value.
+func walkObject(d *json.Decoder, what string, f func(key string) error) error {
+	tok, err := d.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("%s is %s, want an object", what, tokenName(tok))
+	}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		if err := f(tok.(string)); err != nil {
+			return err
+		}
+	}
+	_, err = d.Token()
+	return err
+}
+
+// walkArray reads a JSON array, calling f for each element; f must
+// consume it.
+func walkArray(d *json.Decoder, what string, f func(i int) error) error {
+	tok, err := d.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("%s is %s, want an array", what, tokenName(tok))
+	}
+	for i := 0; d.More(); i++ {
+		if err := f(i); err != nil {
+			return err
+		}
+	}
+	_, err = d.Token()
+	return err
+}
+
+func skip(d *json.Decoder) error {
+	var v json.RawMessage
+	return d.Decode(&v)
+}
+
+func tokenName(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		return "a JSON " + delimName(t)
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+func delimName(d json.Delim) string {
+	if d == '{' || d == '}' {
+		return "object"
+	}
+	return "array"
+}
