@@ -34,8 +34,8 @@ func TestDecodeQueryResult(t *testing.T) {
 		wantRows [][]cellView
 	}{
 		{
-			name: "column order follows the keys",
-			body: `{"results":[{"tables":[{"rows":[{"Date[Year]":2021,"[Sales]":10.5,"Product[Category]":"Audio"},{"Date[Year]":2022,"[Sales]":3,"Product[Category]":"TV"}]}]}]}`,
+			name:     "column order follows the keys",
+			body:     `{"results":[{"tables":[{"rows":[{"Date[Year]":2021,"[Sales]":10.5,"Product[Category]":"Audio"},{"Date[Year]":2022,"[Sales]":3,"Product[Category]":"TV"}]}]}]}`,
 			wantCols: []Column{{"Date[Year]", Integer}, {"[Sales]", Decimal}, {"Product[Category]", Text}},
 			wantRows: [][]cellView{
 				{{Integer, "2021"}, {Decimal, "10.5"}, {Text, "Audio"}},
