@@ -149,6 +149,9 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	case Null:
 		return []byte("null"), nil
 	case Integer, Decimal:
+		if _, ok := specialFloats[v.s]; ok {
+			return json.Marshal(v.s) // as the server wrote it: JSON has no NaN
+		}
 		return []byte(v.s), nil
 	case Boolean:
 		return []byte(v.String()), nil
@@ -172,6 +175,9 @@ type Result struct {
 	// More holds the tables of further EVALUATE statements of the same
 	// query, in order.
 	More []*Result
+	// Warnings are problems the server reported along with the rows,
+	// such as an answer cut at the size limits of executeQueries.
+	Warnings []string
 }
 
 // Index returns the position of the column named name (case-insensitive),
@@ -193,7 +199,12 @@ const (
 	rawDec
 	rawString
 	rawBool
+	rawSpecial // "NaN", "Infinity" or "-Infinity": a decimal JSON cannot hold
 )
+
+// specialFloats are the strings executeQueries writes for the decimals
+// JSON numbers cannot express.
+var specialFloats = map[string]float64{"NaN": math.NaN(), "Infinity": math.Inf(1), "-Infinity": math.Inf(-1)}
 
 // decodeQueryResult reads an executeQueries answer. Rows are JSON objects
 // whose key order is the column order, so the body is walked token by
@@ -202,13 +213,16 @@ func decodeQueryResult(body []byte) (*Result, error) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var tables []*Result
+	var warnings []string
 	var qerr *Error
 	err := walkObject(d, "answer", func(key string) error {
 		if key != "results" {
 			return skip(d)
 		}
 		return walkArray(d, "results", func(i int) error {
-			return walkObject(d, "results["+strconv.Itoa(i)+"]", func(key string) error {
+			var resErr *Error
+			n := len(tables)
+			err := walkObject(d, "results["+strconv.Itoa(i)+"]", func(key string) error {
 				switch key {
 				case "tables":
 					return walkArray(d, "tables", func(int) error {
@@ -220,22 +234,25 @@ func decodeQueryResult(body []byte) (*Result, error) {
 						return nil
 					})
 				case "error":
-					// Power BI reports some query errors inside a 200
-					// answer; they are the caller's, as a 400 would be.
-					var e struct {
-						Code    string `json:"code"`
-						Message string `json:"message"`
-					}
-					if err := d.Decode(&e); err != nil {
-						return err
-					}
-					if qerr == nil {
-						qerr = &Error{StatusCode: 400, Code: clean(e.Code, 200), Message: clean(e.Message, 4000)}
-					}
-					return nil
+					e, err := decodeErrorObject(d)
+					resErr = e
+					return err
 				}
 				return skip(d)
 			})
+			switch {
+			case resErr == nil:
+			case len(tables) > n:
+				// Data came with the error: Power BI (and Meridian) report
+				// a cut answer this way, and the rows are still good.
+				warnings = append(warnings, resErr.Message)
+			case qerr == nil:
+				// Power BI reports some query errors inside a 200
+				// answer; they are the caller's, as a 400 would be.
+				resErr.StatusCode = 400
+				qerr = resErr
+			}
+			return err
 		})
 	})
 	if err == io.EOF {
@@ -244,7 +261,7 @@ func decodeQueryResult(body []byte) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode query answer: %w", err)
 	}
-	if qerr != nil {
+	if qerr != nil && len(tables) == 0 {
 		return nil, qerr
 	}
 	if len(tables) == 0 {
@@ -255,7 +272,24 @@ func decodeQueryResult(body []byte) (*Result, error) {
 	}
 	first := tables[0]
 	first.More = tables[1:]
+	first.Warnings = append(first.Warnings, warnings...)
 	return first, nil
+}
+
+// decodeErrorObject reads an {"code","message"} error member.
+func decodeErrorObject(d *json.Decoder) (*Error, error) {
+	var e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := d.Decode(&e); err != nil {
+		return nil, err
+	}
+	out := &Error{Code: clean(e.Code, 200), Message: clean(e.Message, 4000)}
+	if out.Message == "" {
+		out.Message = "the server reported an error with no message"
+	}
+	return out, nil
 }
 
 func decodeTable(d *json.Decoder) (*Result, error) {
@@ -263,7 +297,15 @@ func decodeTable(d *json.Decoder) (*Result, error) {
 	index := map[string]int{}
 	var raws [][]rawCell
 	err := walkObject(d, "table", func(key string) error {
-		if key != "rows" {
+		switch key {
+		case "error":
+			e, err := decodeErrorObject(d)
+			if err == nil {
+				res.Warnings = append(res.Warnings, e.Message)
+			}
+			return err
+		case "rows":
+		default:
 			return skip(d)
 		}
 		return walkArray(d, "rows", func(r int) error {
@@ -313,6 +355,9 @@ func toRawCell(tok json.Token) (rawCell, error) {
 	case bool:
 		return rawCell{kind: rawBool, b: t}, nil
 	case string:
+		if _, ok := specialFloats[t]; ok {
+			return rawCell{kind: rawSpecial, s: t}, nil
+		}
 		return rawCell{kind: rawString, s: t}, nil
 	case json.Number:
 		s := string(t)
@@ -333,7 +378,7 @@ func toRawCell(tok json.Token) (rawCell, error) {
 func typeColumns(res *Result, raws [][]rawCell) {
 	n := len(res.Columns)
 	for c := 0; c < n; c++ {
-		var seen [5]bool
+		var seen [6]bool
 		allDates := true
 		for _, row := range raws {
 			if c >= len(row) {
@@ -345,6 +390,15 @@ func typeColumns(res *Result, raws [][]rawCell) {
 				if _, ok := parseISO(cell.s); !ok {
 					allDates = false
 				}
+			}
+		}
+		if seen[rawSpecial] {
+			if seen[rawString] || seen[rawBool] || !seen[rawInt] && !seen[rawDec] {
+				// Among text, or alone, they are text.
+				seen[rawString] = true
+				allDates = false
+			} else {
+				seen[rawDec] = true
 			}
 		}
 		k := Null
@@ -396,6 +450,11 @@ func typedValue(cell rawCell, col Kind) Value {
 		// value, whose exact text is still there.
 		f, _ := strconv.ParseFloat(cell.s, 64)
 		return Value{kind: Decimal, s: cell.s, bits: math.Float64bits(f)}
+	case rawSpecial:
+		if col == Decimal {
+			return Value{kind: Decimal, s: cell.s, bits: math.Float64bits(specialFloats[cell.s])}
+		}
+		return Value{kind: Text, s: cell.s}
 	case rawString:
 		if col == DateTime {
 			ole, _ := parseISO(cell.s)

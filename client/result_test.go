@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -80,6 +81,18 @@ func TestDecodeQueryResult(t *testing.T) {
 			wantRows: [][]cellView{{{Decimal, "922337203685477.5807"}}, {{Decimal, "99999999999999999999"}}, {{Decimal, "1e3"}}},
 		},
 		{
+			name:     "infinity and NaN among decimals",
+			body:     `{"results":[{"tables":[{"rows":[{"[r]":1.5},{"[r]":"Infinity"},{"[r]":"NaN"},{"[r]":"-Infinity"}]}]}]}`,
+			wantCols: []Column{{"[r]", Decimal}},
+			wantRows: [][]cellView{{{Decimal, "1.5"}}, {{Decimal, "Infinity"}}, {{Decimal, "NaN"}}, {{Decimal, "-Infinity"}}},
+		},
+		{
+			name:     "NaN among text is text",
+			body:     `{"results":[{"tables":[{"rows":[{"[r]":"NaN"},{"[r]":"x"}]}]}]}`,
+			wantCols: []Column{{"[r]", Text}},
+			wantRows: [][]cellView{{{Text, "NaN"}}, {{Text, "x"}}},
+		},
+		{
 			name:     "empty table",
 			body:     `{"results":[{"tables":[{"rows":[]}]}]}`,
 			wantCols: nil,
@@ -154,6 +167,36 @@ func TestDecodeQueryResultValues(t *testing.T) {
 	}
 }
 
+func TestDecodeQueryResultWarnings(t *testing.T) {
+	body := `{"results":[{"tables":[{"rows":[{"[a]":1}],"error":{"code":"DatasetExecuteQueriesError","message":"More than 100000 rows in a query result"}}],` +
+		`"error":{"code":"DatasetExecuteQueriesError","message":"More than one result table in a query"}}]}`
+	res, err := decodeQueryResult([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"More than 100000 rows in a query result", "More than one result table in a query"}
+	if d := cmp.Diff(want, res.Warnings); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+	if len(res.Rows) != 1 {
+		t.Errorf("rows = %v", res.Rows)
+	}
+}
+
+func TestSpecialFloatsMarshal(t *testing.T) {
+	res, err := decodeQueryResult([]byte(`{"results":[{"tables":[{"rows":[{"[r]":1},{"[r]":"Infinity"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := res.Rows[1][0].MarshalJSON()
+	if string(b) != `"Infinity"` {
+		t.Errorf("MarshalJSON = %s", b)
+	}
+	if f, _ := res.Rows[1][0].Float(); !math.IsInf(f, 1) {
+		t.Errorf("Float = %v", f)
+	}
+}
+
 func TestDecodeQueryResultMoreTables(t *testing.T) {
 	res, err := decodeQueryResult([]byte(`{"results":[{"tables":[{"rows":[{"[a]":1}]},{"rows":[{"[b]":"x"},{"[b]":"y"}]}]}]}`))
 	if err != nil {
@@ -208,8 +251,9 @@ func FuzzDecodeQueryResult(f *testing.F) {
 					if !v.IsNull() && c != Variant && v.Kind() != c {
 						t.Fatalf("cell of kind %v in a %v column", v.Kind(), c)
 					}
-					if _, err := v.MarshalJSON(); err != nil {
-						t.Fatal(err)
+					b, err := v.MarshalJSON()
+					if err != nil || !json.Valid(b) {
+						t.Fatalf("MarshalJSON of %#v = %s, %v", v, b, err)
 					}
 				}
 			}
