@@ -285,12 +285,13 @@ func leaf(e Expr) string {
 }
 
 // tableName writes a table name in quotes when it was written so or when it
-// needs them.
+// needs them. A name written without quotes is printed without them
+// whenever the parser allows, so that the text reads back to the same tree.
 func tableName(name string, quoted bool) string {
-	if quoted {
+	if quoted || !isBareName(name) {
 		return "'" + strings.ReplaceAll(name, "'", "''") + "'"
 	}
-	return QuoteTable(name)
+	return name
 }
 
 func quoteString(s string) string {

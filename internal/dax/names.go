@@ -46,10 +46,10 @@ func isKeyword(t token, kw string) bool {
 	return t.kind == tIdent && len(t.val) == len(kw) && strings.EqualFold(t.val, kw)
 }
 
-// isPlainName reports whether s can be written without quotes: ASCII
-// letters, digits and underscores, not starting with a digit, and not a
-// keyword.
-func isPlainName(s string) bool {
+// isBareName reports whether the parser reads s written without quotes as
+// a name: ASCII letters, digits and underscores, not starting with a
+// digit, and not a keyword that starts or ends an expression.
+func isBareName(s string) bool {
 	if s == "" || isDigit(s[0]) {
 		return false
 	}
@@ -59,12 +59,18 @@ func isPlainName(s string) bool {
 		}
 	}
 	u := upper(s)
-	return !reserved[u] && !operatorWords[u] && !quoteWords[u]
+	return !reserved[u] && !operatorWords[u]
 }
+
+// isPlainName reports whether a table name can go without quotes in text
+// meant for other tools too: a bare name that is not a keyword of queries
+// either.
+func isPlainName(s string) bool { return isBareName(s) && !quoteWords[upper(s)] }
 
 // QuoteTable returns a table name as it can be written in DAX: unchanged
 // when it is a plain name (Sales), else between apostrophes with any
-// apostrophe doubled: 'Sales Territory'.
+// apostrophe doubled: 'Sales Territory'. Names that are keywords of DAX
+// queries ('Table', 'Order') are quoted too, as other tools expect.
 func QuoteTable(name string) string {
 	if isPlainName(name) {
 		return name
