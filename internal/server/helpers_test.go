@@ -50,7 +50,7 @@ func newTestServer(t *testing.T, cfgs ...func(*serverConfig)) *testServer {
 	}
 	cfg.mopts.DataDir = ts.dir
 	cfg.mopts.Roots = roots
-	if testing.Verbose() {
+	if testing.Verbose() && cfg.mopts.Logger == nil {
 		cfg.mopts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ts.start(cfg)

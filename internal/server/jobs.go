@@ -148,6 +148,8 @@ func (j *job) progress(p process.Progress) {
 			continue
 		}
 		switch {
+		case p.Err != nil && (errors.Is(p.Err, context.Canceled) || errors.Is(p.Err, context.DeadlineExceeded)):
+			// The refresh was cancelled; run records how it ended.
 		case p.Err != nil:
 			o.Status = statusFailed
 		case p.Done:
@@ -419,7 +421,7 @@ func (js *jobs) run(j *job, pending *PendingRefresh, ctx context.Context) {
 		switch {
 		case final == statusSucceeded:
 			o.Status = statusSucceeded
-		case !j.partial && o.Status != statusFailed:
+		case !j.partial:
 			// Transactional: nothing was committed, whatever was read.
 			o.Status = final
 		case o.Status == statusInProgress || (o.Status == statusNotStarted && final != statusFailed):

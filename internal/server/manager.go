@@ -184,9 +184,12 @@ func (m *Manager) Load(ctx context.Context) error {
 				if gctx.Err() != nil {
 					return gctx.Err()
 				}
-				m.log.Error("cannot load database; it answers queries with an error until it is deployed or restored again",
+				m.log.Error("cannot load database; it answers queries with an error until it is deployed, refreshed or restored again",
 					"database", e.Name, "version", e.Manifest.Version, "err", err)
-				v = &Version{Name: e.Name, Manifest: e.Manifest, Err: fmt.Errorf("%w: %q version %d cannot be loaded: %w", ErrUnavailable, e.Name, e.Manifest.Version, err)}
+				if v == nil {
+					v = &Version{Name: e.Name, Manifest: e.Manifest}
+				}
+				v.Err = fmt.Errorf("%w: %q version %d cannot be loaded: %w", ErrUnavailable, e.Name, e.Manifest.Version, err)
 			} else {
 				m.log.Info("database loaded", "database", e.Name, "version", v.Manifest.Version,
 					"state", v.Manifest.State, "bytes", v.Manifest.Size(), "elapsed", time.Since(t0))
@@ -215,7 +218,10 @@ func (m *Manager) Load(ctx context.Context) error {
 	return nil
 }
 
-// loadVersion reads and decodes a committed image from the catalog.
+// loadVersion reads and decodes a committed image from the catalog. When
+// the data cannot be decoded, the version is returned with the error,
+// holding the model still (it scripts out, and a deploy or refresh can
+// replace the data).
 func (m *Manager) loadVersion(ctx context.Context, name string, man *image.Manifest) (*Version, error) {
 	tmsl, err := m.cat.ReadObject(ctx, man.Model)
 	if err != nil {
@@ -229,7 +235,9 @@ func (m *Manager) loadVersion(ctx context.Context, name string, man *image.Manif
 	if !man.Data.IsZero() {
 		data, err = colstore.Decode(ctx, man.Data, m.cat)
 		if err != nil {
-			return nil, fmt.Errorf("decode data: %w", err)
+			c := compile(def, nil, false)
+			return &Version{Name: name, Manifest: man, TMSL: tmsl, Def: def, engDef: c.engDef},
+				fmt.Errorf("decode data: %w", err)
 		}
 	}
 	c := compile(def, data, false)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ func jsonError(body []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	off := int64(-1)
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		off, err = int64(len(body)), errors.New("unexpected end of input")
 	case errors.As(err, &se):
 		off = se.Offset
 	case errors.As(err, &te):
