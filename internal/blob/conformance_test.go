@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"runtime"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
@@ -147,6 +147,7 @@ func runConformance(t *testing.T, b backend) {
 		{"NotFound", testNotFound},
 		{"Stream64MB", testStream},
 		{"ContextCancel", testCancel},
+		{"ReaderError", testReaderError},
 		{"ReadAllWriteAll", testReadAllWriteAll},
 		{"Closed", testClosed},
 		{"Permission", testPermission},
@@ -568,6 +569,7 @@ type genReader struct {
 	state      uint64
 	sinceCheck int64
 	peak       uint64
+	peakRSS    uint64
 }
 
 func newGen(size int64, seed uint64) *genReader {
@@ -592,8 +594,24 @@ func (g *genReader) Read(p []byte) (int, error) {
 	if g.sinceCheck >= 1<<20 {
 		g.sinceCheck = 0
 		g.peak = max(g.peak, heapBytes())
+		g.peakRSS = max(g.peakRSS, rssBytes())
 	}
 	return n, nil
+}
+
+// rssBytes returns the resident memory of the process, which also counts
+// buffers outside the Go heap (the Azure SDK maps its upload buffers), or 0
+// where /proc is missing.
+func rssBytes() uint64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident uint64
+	if _, err := fmt.Sscan(string(data), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * uint64(os.Getpagesize())
 }
 
 func heapBytes() uint64 {
@@ -611,16 +629,21 @@ func testStream(t *testing.T, b backend, open func(*testing.T, string) *blob.Sto
 	s := open(t, "")
 	// A low GC target keeps garbage from hiding what is really held.
 	defer debug.SetGCPercent(debug.SetGCPercent(10))
-	runtime.GC()
-	base := heapBytes()
+	debug.FreeOSMemory()
+	base, baseRSS := heapBytes(), rssBytes()
 	g := newGen(size, 42)
 	if err := s.Put(ctx, "big", g, blob.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	held := int64(g.peak) - int64(base)
-	t.Logf("put %d MB: heap grew by at most %.1f MB while reading", size>>20, float64(held)/(1<<20))
+	heldRSS := int64(g.peakRSS) - int64(baseRSS)
+	t.Logf("put %d MB: heap grew by at most %.1f MB, resident memory by %.1f MB while reading",
+		size>>20, float64(held)/(1<<20), float64(heldRSS)/(1<<20))
 	if !b.inProcess && held > size/2 {
 		t.Errorf("heap grew by %d bytes while streaming %d: the upload is buffered", held, size)
+	}
+	if !b.inProcess && baseRSS > 0 && heldRSS > size/2 {
+		t.Errorf("resident memory grew by %d bytes while streaming %d: the upload is buffered", heldRSS, size)
 	}
 
 	want := sha256.New()
@@ -682,6 +705,42 @@ func testCancel(t *testing.T, _ backend, open func(*testing.T, string) *blob.Sto
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("list with a cancelled context: %v", err)
 		}
+	}
+}
+
+// failReader fails after some bytes.
+type failReader struct {
+	r     io.Reader
+	after int64
+}
+
+var errReader = errors.New("source went away")
+
+func (f *failReader) Read(p []byte) (int, error) {
+	if f.after <= 0 {
+		return 0, errReader
+	}
+	n, err := f.r.Read(p[:min(int64(len(p)), f.after)])
+	f.after -= int64(n)
+	return n, err
+}
+
+func testReaderError(t *testing.T, _ backend, open func(*testing.T, string) *blob.Store) {
+	s := open(t, "")
+	put(t, s, "kept", "old", blob.PutOptions{})
+	for _, size := range []int64{100, 20 << 20} {
+		for _, name := range []string{"kept", "new"} {
+			err := s.Put(context.Background(), name, &failReader{r: newGen(32<<20, 3), after: size}, blob.PutOptions{})
+			if !errors.Is(err, errReader) {
+				t.Errorf("put %s failing after %d bytes: %v, want the reader's error", name, size, err)
+			}
+		}
+	}
+	if data, _ := get(t, s, "kept"); data != "old" {
+		t.Errorf("failed put replaced the object with %d bytes", len(data))
+	}
+	if ok, err := s.Exists(context.Background(), "new"); ok || err != nil {
+		t.Errorf("failed put left an object: %v, %v", ok, err)
 	}
 }
 

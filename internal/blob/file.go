@@ -264,7 +264,10 @@ func (s *fileStore) put(ctx context.Context, key string, r io.Reader, o PutOptio
 
 	parent := path.Dir(key)
 	if err := s.root.MkdirAll(parent, 0o777); err != nil {
-		return fmt.Errorf("%w (a segment of the name may be an object)", fileErr(err))
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("a segment of the name is an object: %w", err)
+		}
+		return fileErr(err)
 	}
 	d, unlock, err := s.lockDir(parent)
 	if err != nil {

@@ -69,7 +69,9 @@ var nodeOnce = sync.OnceValue(func() error { _, err := exec.LookPath("node"); re
 // Azurite starts an Azurite blob service with in-memory storage on a free
 // loopback port for t, and stops it (the process and its children) when t
 // ends. Each call starts its own server, so tests never see each other's
-// data. When Azurite is not installed the test is skipped (or fails under
+// data; starting one takes about a second on an idle machine (several on a
+// busy one), so a test with many subtests should start one and give each
+// subtest its own container. When Azurite is not installed the test is skipped (or fails under
 // MERIDIAN_REQUIRE_SERVICES) with the command that installs it.
 func Azurite(t testing.TB) *AzuriteServer {
 	t.Helper()
