@@ -537,7 +537,10 @@ func lookupValue(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 	}
 	pairs := (len(c.Args) - 1) / 2
 	hasAlt := (len(c.Args)-1)%2 == 1
-	f := en.filter
+	// The search sees the whole result table: Analysis Services evaluates
+	// LOOKUPVALUE with REMOVEFILTERS over the result column's table, so
+	// filters on its other columns (or its expanded table) hide nothing.
+	f := en.filter.withoutTable(res.Table)
 	var fs []*filter
 	var cols []*Column
 	for i := 0; i < pairs; i++ {

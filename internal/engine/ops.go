@@ -389,4 +389,3 @@ func logic(n dax.Node, op dax.Op, a, b value.Value) (value.Value, error) {
 	}
 	return value.Bool(x || y), nil
 }
-
