@@ -24,7 +24,7 @@ func (c *Conn) Query(ctx context.Context, db, dax string) (*Result, error) {
 		return nil, err
 	}
 	if strings.TrimSpace(dax) == "" {
-		return nil, fmt.Errorf("query %s: the query is empty", db)
+		return nil, fmt.Errorf("query %s: %w: the query is empty", db, ErrBadInput)
 	}
 	body, err := json.Marshal(map[string]any{
 		"queries": []map[string]string{{"query": dax}},
@@ -179,18 +179,18 @@ func DeployCommand(bim []byte, database string) ([]byte, string, error) {
 		Model           json.RawMessage `json:"model"`
 	}
 	if err := json.Unmarshal(bim, &head); err != nil {
-		return nil, "", fmt.Errorf("model file: %w", err)
+		return nil, "", fmt.Errorf("%w: model file: %v", ErrBadInput, err)
 	}
 	if head.CreateOrReplace != nil {
-		return nil, "", fmt.Errorf("model file: it is a createOrReplace command, not a database object; send it with TMSL (meridian tmsl)")
+		return nil, "", fmt.Errorf("%w: model file: it is a createOrReplace command, not a database object; send it with TMSL (meridian tmsl)", ErrBadInput)
 	}
 	if head.Model == nil {
-		return nil, "", fmt.Errorf("model file: the database object has no \"model\"")
+		return nil, "", fmt.Errorf("%w: model file: the database object has no \"model\"", ErrBadInput)
 	}
 	name := database
 	if name == "" {
 		if head.Name == nil || strings.TrimSpace(*head.Name) == "" {
-			return nil, "", fmt.Errorf("model file: the database has no \"name\"; give one (--database NAME)")
+			return nil, "", fmt.Errorf("%w: model file: the database has no \"name\"; give one (--database NAME)", ErrBadInput)
 		}
 		name = *head.Name
 	}
@@ -198,7 +198,7 @@ func DeployCommand(bim []byte, database string) ([]byte, string, error) {
 	if head.Name == nil || *head.Name != name {
 		var err error
 		if db, err = setTopLevelName(bim, name); err != nil {
-			return nil, "", fmt.Errorf("model file: %w", err)
+			return nil, "", fmt.Errorf("%w: model file: %v", ErrBadInput, err)
 		}
 	}
 	q, _ := json.Marshal(name)
@@ -259,7 +259,7 @@ func setTopLevelName(obj []byte, name string) ([]byte, error) {
 func checkJSONObject(b []byte, what string) error {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 {
-		return fmt.Errorf("%s is empty", what)
+		return fmt.Errorf("%w: %s is empty", ErrBadInput, what)
 	}
 	if !json.Valid(t) {
 		var v any
@@ -269,12 +269,12 @@ func checkJSONObject(b []byte, what string) error {
 			// Offset counts the byte that broke the syntax; point at it.
 			off := int(se.Offset) - 1 + (len(b) - len(bytes.TrimLeft(b, " \t\r\n")))
 			line, col := lineCol(b, off)
-			return fmt.Errorf("%s is not valid JSON: line %d, column %d: %v", what, line, col, se)
+			return fmt.Errorf("%w: %s is not valid JSON: line %d, column %d: %v", ErrBadInput, what, line, col, se)
 		}
-		return fmt.Errorf("%s is not valid JSON: %v", what, err)
+		return fmt.Errorf("%w: %s is not valid JSON: %v", ErrBadInput, what, err)
 	}
 	if t[0] != '{' {
-		return fmt.Errorf("%s must be a JSON object", what)
+		return fmt.Errorf("%w: %s must be a JSON object", ErrBadInput, what)
 	}
 	return nil
 }

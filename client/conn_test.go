@@ -426,6 +426,9 @@ func TestDeployCommandErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}
+			if !errors.Is(err, client.ErrBadInput) {
+				t.Errorf("err = %v does not wrap ErrBadInput", err)
+			}
 		})
 	}
 }

@@ -17,6 +17,10 @@ var (
 	// ErrNoDatabase is returned when neither the call nor the connection
 	// string's Initial Catalog names a database.
 	ErrNoDatabase = errors.New("client: no database named (pass one, or set Initial Catalog)")
+	// ErrBadInput is wrapped by errors about the caller's input that the
+	// client finds before sending anything (a model file that is not
+	// JSON, an empty query).
+	ErrBadInput = errors.New("client: bad input")
 	// ErrClosed is returned by calls on a closed Conn.
 	ErrClosed = errors.New("client: connection closed")
 )
