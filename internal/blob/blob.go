@@ -379,7 +379,8 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts PutOptio
 // Get opens the object for reading. The caller must close the reader.
 // The content read is the version the Attributes describe, even if the
 // object is replaced while it is read. Errors: ErrNotFound,
-// ErrInvalidName, ErrPermission; reading may fail with ctx's error.
+// ErrInvalidName, ErrPermission. Reading stops with an error wrapping
+// ctx's once ctx ends.
 func (s *Store) Get(ctx context.Context, name string) (io.ReadCloser, Attributes, error) {
 	return s.GetRange(ctx, name, 0, -1)
 }

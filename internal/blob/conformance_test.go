@@ -694,6 +694,25 @@ func testCancel(t *testing.T, _ backend, open func(*testing.T, string) *blob.Sto
 		t.Errorf("cancelled put left an object: %v, %v", ok, err)
 	}
 
+	// A read in progress stops when its context ends.
+	if err := s.Put(context.Background(), "big", newGen(8<<20, 9), blob.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	rc, _, err := s.Get(rctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(rc, make([]byte, 1024)); err != nil {
+		t.Fatal(err)
+	}
+	rcancel()
+	n, err := io.Copy(io.Discard, rc)
+	rc.Close()
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("read after cancel: %d more bytes, error %v; want context.Canceled", n, err)
+	}
+
 	put(t, s, "whole", "data", blob.PutOptions{})
 	if _, _, err := s.Get(ctx, "whole"); !errors.Is(err, context.Canceled) {
 		t.Errorf("get with a cancelled context: %v", err)

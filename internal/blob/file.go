@@ -347,7 +347,7 @@ type fileReader struct {
 
 func (r fileReader) Close() error { return r.f.Close() }
 
-func (s *fileStore) get(_ context.Context, key string, off, n int64) (io.ReadCloser, Attributes, error) {
+func (s *fileStore) get(ctx context.Context, key string, off, n int64) (io.ReadCloser, Attributes, error) {
 	f, fi, err := s.open(key)
 	if err != nil {
 		return nil, Attributes{}, err
@@ -363,7 +363,7 @@ func (s *fileStore) get(_ context.Context, key string, off, n int64) (io.ReadClo
 	if n >= 0 {
 		rd = io.LimitReader(rd, n)
 	}
-	return fileReader{rd, f}, a, nil
+	return fileReader{ctxReader{ctx, rd}, f}, a, nil
 }
 
 func (s *fileStore) stat(_ context.Context, key string) (Attributes, error) {

@@ -95,7 +95,7 @@ func (a Attributes) clone() Attributes {
 	return a
 }
 
-func (b *memBucket) get(_ context.Context, key string, off, n int64) (io.ReadCloser, Attributes, error) {
+func (b *memBucket) get(ctx context.Context, key string, off, n int64) (io.ReadCloser, Attributes, error) {
 	obj, err := b.lookup(key)
 	if err != nil {
 		return nil, Attributes{}, err
@@ -104,7 +104,7 @@ func (b *memBucket) get(_ context.Context, key string, off, n int64) (io.ReadClo
 	if n >= 0 && n < int64(len(data)) {
 		data = data[:n]
 	}
-	return io.NopCloser(bytes.NewReader(data)), obj.attrs.clone(), nil
+	return io.NopCloser(ctxReader{ctx, bytes.NewReader(data)}), obj.attrs.clone(), nil
 }
 
 func (b *memBucket) stat(_ context.Context, key string) (Attributes, error) {

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"io"
+	"log"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -22,7 +24,11 @@ type S3Server struct {
 func S3(t testing.TB) *S3Server {
 	t.Helper()
 	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	srv := httptest.NewUnstartedServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	// gofakes3 writes a second header when a client goes away mid-request
+	// (a cancelled upload); net/http would log that on every such test.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &S3Server{Endpoint: srv.URL, backend: backend}
 }
