@@ -29,7 +29,11 @@ func init() {
 	}})
 	for _, name := range []string{"SUMX", "AVERAGEX", "MINX", "MAXX", "COUNTX", "COUNTAX", "PRODUCTX"} {
 		op := name
-		register(op, &builtin{min: 2, max: 2, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
+		maxArgs := 2
+		if op == "MINX" || op == "MAXX" {
+			maxArgs = 3 // the optional variant flag
+		}
+		register(op, &builtin{min: 2, max: maxArgs, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 			if p, ok := ev.planAggregate(c, en); ok {
 				return ev.runPlan(p, en)
 			}
@@ -145,6 +149,18 @@ func (ev *evaluator) iterate(c *dax.Call, op string, t *tableVal, e dax.Expr, en
 		sum   = value.BlankValue
 		prod  = value.BlankValue
 	)
+	// MINX and MAXX consider only the numbers among values of mixed types
+	// unless their variant argument is TRUE (the DAX reference).
+	variant := false
+	if (op == "MINX" || op == "MAXX") && len(c.Args) == 3 {
+		v, err := ev.arg(c, 2, en)
+		if err != nil {
+			return value.BlankValue, err
+		}
+		if variant, err = truth(c.Args[2], v); err != nil {
+			return value.BlankValue, err
+		}
+	}
 	err := ev.eachRow(t, en, func(inner *env) error {
 		v, err := ev.scalar(e, inner)
 		if err != nil {
@@ -170,13 +186,21 @@ func (ev *evaluator) iterate(c *dax.Call, op string, t *tableVal, e dax.Expr, en
 				return err
 			}
 		case "MINX", "MAXX":
+			if count > 0 && !variant && (acc.Type() == value.String) != (v.Type() == value.String) {
+				if v.Type() == value.String {
+					return nil
+				}
+				count = 0 // the first number replaces the texts seen
+			}
 			if count == 0 {
 				acc = v
 			} else if cmp := value.Compare(v, acc); (op == "MINX" && cmp < 0) || (op == "MAXX" && cmp > 0) {
 				acc = v
 			}
 		case "COUNTX":
-			if v.Type() == value.String || v.Type() == value.Boolean {
+			// COUNTX counts numbers, dates and text; COUNTAX also
+			// booleans.
+			if v.Type() == value.Boolean {
 				return nil
 			}
 		}

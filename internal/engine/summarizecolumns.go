@@ -38,12 +38,13 @@ type scGroupBy struct {
 // name, expr, ...).
 func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 	var (
-		groups  []scGroupBy
-		rollups []rollupLevel
-		filters []dax.Expr
-		names   []string
-		exprs   []dax.Expr
-		ignored []bool
+		groups    []scGroupBy
+		rollups   []rollupLevel
+		filters   []dax.Expr
+		nonvisual []dax.Expr
+		names     []string
+		exprs     []dax.Expr
+		ignored   []bool
 	)
 	addGroup := func(e dax.Expr, rollup, unit int) error {
 		col, err := ev.resolveColumn(e, en)
@@ -132,7 +133,11 @@ func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 			if len(call.Args) != 1 {
 				return nil, errorf(call, "NONVISUAL takes one filter table")
 			}
-			filters = append(filters, call.Args[0])
+			nonvisual = append(nonvisual, call.Args[0])
+			continue
+		}
+		if call, ok := a.(*dax.Call); ok && call.Func == "KEEPFILTERS" && len(call.Args) == 1 && ev.isTableExpr(call.Args[0], en) {
+			filters = append(filters, a)
 			continue
 		}
 		if ev.isTableExpr(a, en) {
@@ -141,32 +146,22 @@ func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 		}
 		return nil, errorf(a, "SUMMARIZECOLUMNS expects group-by columns, filter tables, then names and expressions")
 	}
-	for _, lvl := range rollups {
-		for _, lf := range lvl.filter {
-			if lf != nil {
-				filters = append(filters, lf)
-			}
-		}
+	// The filter context of the whole table: the outer one (after context
+	// transition) with the filter tables applied, which is also what
+	// ALLSELECTED restores inside. NONVISUAL filters apply as well but are
+	// not part of that selection (the DAX reference's NONVISUAL example).
+	visual, err := ev.calculateEnv(en, filters)
+	if err != nil {
+		return nil, err
 	}
-	// The filter context of the whole table: the outer one with the filter
-	// tables applied, which is also what ALLSELECTED restores inside.
-	outer := en
-	if len(filters) > 0 {
-		inner, err := ev.calculateEnv(&env{filter: en.filter, row: nil, vars: en.vars, calc: en.calc}, filters)
-		if err != nil {
+	outer := visual
+	if len(nonvisual) > 0 {
+		if outer, err = ev.calculateEnv(visual, nonvisual); err != nil {
 			return nil, err
 		}
-		outer = inner
-	} else if en.row != nil {
-		f, err := ev.transition(en)
-		if err != nil {
-			return nil, err
-		}
-		outer = en.withFilter(f)
-		outer.row = nil
 	}
 	base := outer.filter.derive()
-	base.selected = outer.filter
+	base.selected = visual.filter
 
 	cols := make([]*Column, len(groups))
 	for i, g := range groups {
@@ -220,8 +215,29 @@ func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 				kidx = append(kidx, i)
 			}
 		}
-		gkeys := projectKeys(keys, kidx)
-		scope := base.derive()
+		// A level's filter applies to the rows where its unit is the
+		// innermost one kept (the DAX reference's ROLLUPADDISSUBTOTAL
+		// example): neither to the rows below it nor to the subtotals
+		// above it.
+		comboBase, ckeys := base, keys
+		var levelFilters []dax.Expr
+		for ri, lvl := range rollups {
+			if u := len(lvl.units) - cmb[ri] - 1; u >= 0 && lvl.filter[u] != nil {
+				levelFilters = append(levelFilters, lvl.filter[u])
+			}
+		}
+		if len(levelFilters) > 0 {
+			le, err := ev.calculateEnv(&env{filter: base, vars: en.vars, calc: en.calc}, levelFilters)
+			if err != nil {
+				return nil, err
+			}
+			comboBase = le.filter
+			if ckeys, err = ev.groupCandidates(comboBase, cols); err != nil {
+				return nil, err
+			}
+		}
+		gkeys := projectKeys(ckeys, kidx)
+		scope := comboBase.derive()
 		scope.scope = kcols
 		vals := make([][]value.Value, len(exprs))
 		for j, e := range exprs {

@@ -572,6 +572,9 @@ func generate(ev *evaluator, en *env, c *dax.Call, all bool) (*tableVal, error) 
 		}
 	}
 	cols = append(slices.Clone(t.cols), inner...)
+	if err := distinctNames(c, cols); err != nil {
+		return nil, err
+	}
 	if all && len(inner) > 0 {
 		for i := range rows {
 			for len(rows[i]) < len(cols) {
@@ -606,7 +609,25 @@ func crossJoin(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 		cols = append(cols, u.cols...)
 		rows = next
 	}
+	if err := distinctNames(c, cols); err != nil {
+		return nil, err
+	}
 	return materialized(cols, rows), nil
+}
+
+// distinctNames checks that the columns of a joined table have different
+// names, as CROSSJOIN, GENERATE and GENERATEALL require (the DAX
+// reference: otherwise an error is returned).
+func distinctNames(c *dax.Call, cols []colInfo) error {
+	seen := make(map[string]bool, len(cols))
+	for _, ci := range cols {
+		k := fold(ci.key())
+		if seen[k] {
+			return errorf(c, "%s: two columns have the same name %s; rename one with SELECTCOLUMNS", c.Func, ci.key())
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // union is UNION(table, ...): all rows, duplicates kept; columns named and
@@ -791,6 +812,10 @@ func rankX(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 			continue
 		}
 		if dense {
+			// BLANK ranks as 0 (or "" among texts): one value with them.
+			if x.IsBlank() {
+				x = blankLike(v)
+			}
 			k := rowKey([]value.Value{x})
 			if seen[k] {
 				continue
