@@ -50,5 +50,11 @@ $(AZURITE):
 $(STATICCHECK):
 	GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+## demo: build, then generate the retail sample, serve it, refresh it and
+## query it; the server keeps running until Ctrl-C. DEMO_ARGS passes options
+## (--rows N, --listen ADDR, --data-dir DIR).
+demo: build
+	$(BIN)/meridian demo $(DEMO_ARGS)
+
 clean:
 	rm -rf $(BIN)
