@@ -88,12 +88,8 @@ func openFile(dir string) (*fileStore, error) {
 	if err != nil {
 		return nil, fileErr(err)
 	}
-	for _, d := range []string{fileTmpDir, fileMetaDir} {
-		if err := root.Mkdir(d, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
-			root.Close()
-			return nil, fileErr(err)
-		}
-	}
+	// The bookkeeping directories are made when first needed, so that a
+	// read-only directory (a mounted backup, say) can still be read.
 	s := &fileStore{root: root}
 	s.removeStaleTemps()
 	return s, nil
@@ -129,12 +125,30 @@ func (s *fileStore) createTemp() (*os.File, string, error) {
 	for range 10 {
 		name := fileTmpDir + "/" + rand.Text()
 		f, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := s.root.Mkdir(fileTmpDir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+				return nil, "", err
+			}
+			continue
+		}
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return f, name, err
 	}
 	return nil, "", errors.New("create temporary file: names exhausted")
+}
+
+// renameMeta moves a finished sidecar into place.
+func (s *fileStore) renameMeta(tmp, name string) error {
+	err := s.root.Rename(tmp, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := s.root.Mkdir(fileMetaDir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		err = s.root.Rename(tmp, name)
+	}
+	return err
 }
 
 // writeMeta stores a sidecar, atomically.
@@ -156,7 +170,7 @@ func (s *fileStore) writeMeta(m fileMeta) error {
 		err = cerr
 	}
 	if err == nil {
-		err = s.root.Rename(tmp, metaName(m.id()))
+		err = s.renameMeta(tmp, metaName(m.id()))
 	}
 	if err != nil {
 		_ = s.root.Remove(tmp)

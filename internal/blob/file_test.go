@@ -87,6 +87,28 @@ func TestFileLayout(t *testing.T) {
 	}
 }
 
+// TestFileBookkeepingRecreated removes the bookkeeping directories under a
+// live Store: they are made again when needed, and Open does not need
+// them, so a read-only directory can be opened.
+func TestFileBookkeepingRecreated(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, "file://"+dir, blob.Options{})
+	put(t, s, "before", "1", blob.PutOptions{Metadata: map[string]string{"k": "v"}})
+	for _, d := range []string{".meridian-tmp", ".meridian-meta"} {
+		if err := os.RemoveAll(filepath.Join(dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data, a := get(t, s, "before"); data != "1" || a.ETag != sha("1") {
+		t.Errorf("after losing the sidecars: %q %+v", data, a)
+	}
+	put(t, s, "after", "2", blob.PutOptions{Metadata: map[string]string{"k": "w"}})
+	st, err := s.Stat(context.Background(), "after")
+	if err != nil || st.Metadata["k"] != "w" {
+		t.Errorf("stat after recreating: %+v, %v", st, err)
+	}
+}
+
 func TestFileSymlinkEscape(t *testing.T) {
 	outside := t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644); err != nil {
@@ -116,7 +138,9 @@ func TestFileSymlinkEscape(t *testing.T) {
 
 func TestFileStaleTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
-	mustOpen(t, "file://"+dir, blob.Options{})
+	if err := os.Mkdir(filepath.Join(dir, ".meridian-tmp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
 	old := filepath.Join(dir, ".meridian-tmp", "leftover")
 	fresh := filepath.Join(dir, ".meridian-tmp", "in-progress")
 	for _, p := range []string{old, fresh} {
