@@ -104,6 +104,9 @@ func (ev *evaluator) filterArg(a dax.Expr, en *env) (calcFilter, error) {
 	}
 	cols := ev.filterColumns(a)
 	if len(cols) == 0 {
+		if err := ev.unknownColumn(a); err != nil {
+			return calcFilter{}, err
+		}
 		return calcFilter{}, errorf(a, "a filter argument must be a table or a condition on columns of a table")
 	}
 	t := cols[0].Table
@@ -163,6 +166,27 @@ func (ev *evaluator) tableFilter(n dax.Node, t *tableVal) (calcFilter, error) {
 		}
 	}
 	return calcFilter{filters: []*filter{tupleFilter(cols, tuples)}, cols: cols}, nil
+}
+
+// unknownColumn returns the error of the first Table[Column] reference in
+// e that names neither a column nor a measure, or nil.
+func (ev *evaluator) unknownColumn(e dax.Expr) error {
+	var err error
+	dax.Inspect(e, func(n dax.Node) bool {
+		x, ok := n.(*dax.ColumnRef)
+		if !ok || err != nil || x.Table == "" {
+			return err == nil
+		}
+		t := ev.m.Table(x.Table)
+		switch {
+		case t == nil && ev.tables[fold(x.Table)] == nil:
+			err = errorf(x, "cannot find table %s", dax.QuoteTable(x.Table))
+		case t != nil && t.Column(x.Column) == nil && ev.measure(x.Column) == nil:
+			err = errorf(x, "cannot find column %s in table %s", dax.QuoteColumn(x.Column), dax.QuoteTable(t.Name))
+		}
+		return err == nil
+	})
+	return err
 }
 
 // filterColumns returns the model columns a boolean filter tests: column

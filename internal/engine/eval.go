@@ -90,12 +90,43 @@ type varScope struct {
 	tab    *tableVal
 }
 
-// calcState records the calculation items being applied: SELECTEDMEASURE
-// evaluates the measure under the remaining items.
+// calcState records the calculation items being applied to a measure.
 type calcState struct {
 	measure *Measure
-	items   []*CalcItem
+	// applied holds the groups whose items apply to the measure: measure
+	// references inside it are not rewritten by them again.
 	applied map[*CalcGroup]bool
+	// entered holds the items whose expressions are being evaluated.
+	// SELECTEDMEASURE applies the items its filter context selects but
+	// these: the lower-precedence items still to apply, and an item of a
+	// group that CALCULATE switched to another item (sideways recursion).
+	entered map[*CalcItem]bool
+}
+
+// enter returns the state of evaluating item it's expression for ms.
+func (cs *calcState) enter(ms *Measure, it *CalcItem, groups []*CalcItem) *calcState {
+	n := &calcState{measure: ms, applied: map[*CalcGroup]bool{}, entered: map[*CalcItem]bool{it: true}}
+	if cs != nil {
+		for g := range cs.applied {
+			n.applied[g] = true
+		}
+		for i := range cs.entered {
+			n.entered[i] = true
+		}
+	}
+	for _, x := range groups {
+		n.applied[x.Group] = true
+	}
+	return n
+}
+
+// inner returns the state of evaluating the measure itself, after its
+// items: measure references inside it see the groups applied.
+func (cs *calcState) inner() *calcState {
+	if cs == nil {
+		return nil
+	}
+	return &calcState{applied: cs.applied, entered: cs.entered}
 }
 
 func (e *env) withFilter(f *FilterCtx) *env {
@@ -482,33 +513,24 @@ func (ev *evaluator) evalMeasure(n dax.Node, ms *Measure, en *env) (value.Value,
 
 // measureIn evaluates a measure in a filter context.
 func (ev *evaluator) measureIn(n dax.Node, ms *Measure, f *FilterCtx, calc *calcState) (value.Value, error) {
-	items := ev.calcItems(f, calc)
+	items := ev.calcItems(f, func(g *CalcGroup, _ *CalcItem) bool { return calc != nil && calc.applied[g] })
 	if len(items) > 0 {
-		applied := map[*CalcGroup]bool{}
-		if calc != nil {
-			for g := range calc.applied {
-				applied[g] = true
-			}
-		}
-		for _, it := range items {
-			applied[it.Group] = true
-		}
-		cs := &calcState{measure: ms, items: items[1:], applied: applied}
-		return ev.scalar(items[0].Expr, &env{filter: f, calc: cs})
+		return ev.scalar(items[0].Expr, &env{filter: f, calc: calc.enter(ms, items[0], items)})
 	}
 	if ev.active[ms] {
 		return value.BlankValue, errorf(n, "measure [%s] refers to itself", ms.Name)
 	}
 	ev.active[ms] = true
 	defer delete(ev.active, ms)
-	cs := calc
-	if cs != nil {
-		cs = &calcState{applied: calc.applied}
-	}
-	v, err := ev.scalar(ms.Expr, &env{filter: f, calc: cs})
-	if err != nil {
-		if e, ok := err.(*Error); ok && e.Pos.Line != 0 && n != nil {
+	v, err := ev.scalar(ms.Expr, &env{filter: f, calc: calc.inner()})
+	if err != nil && n != nil {
+		// A position inside the measure's text means little in the query:
+		// say which measure, at the reference to it.
+		if e, ok := err.(*Error); ok && e.Pos.Line != 0 {
 			return v, &Error{Pos: n.Pos(), Msg: fmt.Sprintf("in measure [%s], %s", ms.Name, e.Error())}
+		}
+		if w, ok := err.(*wrapped); ok && w.err.Pos.Line != 0 {
+			return v, &wrapped{&Error{Pos: n.Pos(), Msg: fmt.Sprintf("in measure [%s], %s", ms.Name, w.err.Error())}, w.sentinel}
 		}
 	}
 	return v, err
@@ -516,20 +538,17 @@ func (ev *evaluator) measureIn(n dax.Node, ms *Measure, f *FilterCtx, calc *calc
 
 // calcItems returns the calculation items the filter context selects, one
 // per calculation group whose item column is filtered to a single item,
-// highest precedence first, skipping groups already applied.
-func (ev *evaluator) calcItems(f *FilterCtx, calc *calcState) []*CalcItem {
+// highest precedence first, leaving out those skip reports.
+func (ev *evaluator) calcItems(f *FilterCtx, skip func(*CalcGroup, *CalcItem) bool) []*CalcItem {
 	var out []*CalcItem
 	for _, g := range ev.m.calcGroups {
-		if calc != nil && calc.applied[g] {
-			continue
-		}
 		ids := f.columnIDs(g.Column)
 		if ids == nil || ids.Count() != 1 {
 			continue
 		}
 		var id int
 		ids.Each(func(i int) { id = i })
-		if it := g.Item(g.Column.Data.Dict.Value(uint32(id)).AsString()); it != nil {
+		if it := g.Item(g.Column.Data.Dict.Value(uint32(id)).AsString()); it != nil && !skip(g, it) {
 			out = append(out, it)
 		}
 	}

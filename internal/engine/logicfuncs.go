@@ -130,10 +130,14 @@ func init() {
 		if en.calc == nil || en.calc.measure == nil {
 			return value.BlankValue, errorf(c, "SELECTEDMEASURE can only be used in a calculation item")
 		}
+		// SELECTEDMEASURE is the measure in the current filter context,
+		// rewritten by the items it selects that are not being applied
+		// already: the lower-precedence ones, or another item of a group
+		// that CALCULATE selected (sideways recursion).
 		cs := en.calc
-		if len(cs.items) > 0 {
-			next := &calcState{measure: cs.measure, items: cs.items[1:], applied: cs.applied}
-			return ev.scalar(cs.items[0].Expr, &env{filter: en.filter, calc: next})
+		items := ev.calcItems(en.filter, func(_ *CalcGroup, it *CalcItem) bool { return cs.entered[it] })
+		if len(items) > 0 {
+			return ev.scalar(items[0].Expr, &env{filter: en.filter, calc: cs.enter(cs.measure, items[0], items)})
 		}
 		ms := cs.measure
 		if ev.active[ms] {
@@ -141,7 +145,7 @@ func init() {
 		}
 		ev.active[ms] = true
 		defer delete(ev.active, ms)
-		return ev.scalar(ms.Expr, &env{filter: en.filter, calc: &calcState{applied: cs.applied}})
+		return ev.scalar(ms.Expr, &env{filter: en.filter, calc: cs.inner()})
 	}})
 	register("SELECTEDMEASURENAME", &builtin{min: 0, max: 0, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 		if en.calc == nil || en.calc.measure == nil {
@@ -153,7 +157,17 @@ func init() {
 		if en.calc == nil || en.calc.measure == nil {
 			return value.BlankValue, nil
 		}
-		return value.Str(en.calc.measure.FormatString), nil
+		cs := en.calc
+		if fe := cs.measure.FormatExpr; fe != nil {
+			// A dynamic format string is the measure's format string in
+			// this context; its SELECTEDMEASURE is the measure.
+			v, err := ev.scalar(fe, &env{filter: en.filter, calc: &calcState{measure: cs.measure, applied: cs.applied, entered: cs.entered}})
+			if err != nil {
+				return value.BlankValue, err
+			}
+			return value.Str(v.Text()), nil
+		}
+		return value.Str(cs.measure.FormatString), nil
 	}})
 	register("ISSELECTEDMEASURE", &builtin{min: 1, max: -1, scalar: func(ev *evaluator, en *env, c *dax.Call) (value.Value, error) {
 		if en.calc == nil || en.calc.measure == nil {

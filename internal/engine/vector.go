@@ -357,10 +357,7 @@ func (ev *evaluator) vecMeasure(n dax.Node, ms *Measure, fr *frame) ([]value.Val
 	}
 	ev.active[ms] = true
 	defer delete(ev.active, ms)
-	inner := &frame{base: fr.base, cols: fr.cols, keys: fr.keys, calc: fr.calc}
-	if inner.calc != nil {
-		inner.calc = &calcState{applied: fr.calc.applied}
-	}
+	inner := &frame{base: fr.base, cols: fr.cols, keys: fr.keys, calc: fr.calc.inner()}
 	return ev.vec(ms.Expr, inner)
 }
 
