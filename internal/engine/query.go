@@ -18,8 +18,10 @@ type QueryOptions struct {
 	Now time.Time
 	// Params are the values of @parameters.
 	Params map[string]value.Value
-	// scalarOnly turns set-at-a-time evaluation off (differential tests).
-	scalarOnly bool
+	// ScalarOnly evaluates measures group by group, never set at a time:
+	// slower, and the same answers. It exists to verify the set-at-a-time
+	// evaluator against the scalar one.
+	ScalarOnly bool
 }
 
 // Result is the answer to a query: one table per EVALUATE.
@@ -59,7 +61,7 @@ func (m *Model) Execute(ctx context.Context, q *dax.Query, opts QueryOptions) (r
 		}
 	}()
 	ev := newEvaluator(ctx, m, opts.Limits)
-	ev.scalarOnly = opts.scalarOnly
+	ev.scalarOnly = opts.ScalarOnly
 	if !opts.Now.IsZero() {
 		ev.now = opts.Now
 	}

@@ -385,7 +385,7 @@ func runCase(t *testing.T, m *Model, path string, c scriptCase) {
 	where := fmt.Sprintf("%s:%d", path, c.line)
 	// The same query evaluated group by group must agree: set-at-a-time
 	// evaluation is an optimization, never a change of answer.
-	ref, refErr := m.Query(context.Background(), c.query, QueryOptions{Now: now, scalarOnly: true})
+	ref, refErr := m.Query(context.Background(), c.query, QueryOptions{Now: now, ScalarOnly: true})
 	if (err == nil) != (refErr == nil) {
 		t.Fatalf("%s: set-at-a-time error %v, group-by-group error %v", where, err, refErr)
 	}

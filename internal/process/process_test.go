@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +14,11 @@ import (
 
 	"github.com/meridian-olap/meridian/internal/dax"
 	"github.com/meridian-olap/meridian/internal/engine"
+	"github.com/meridian-olap/meridian/internal/engine/enginetest"
 	"github.com/meridian-olap/meridian/internal/model"
 	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/testenv"
+	"github.com/meridian-olap/meridian/internal/value"
 )
 
 // csvRows counts the data rows of a CSV file independently of the reader
@@ -79,4 +84,138 @@ func TestRefreshDatasets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDatasetsAgainstReference runs random queries of the reference
+// subset over every dataset model through the engine (both ways) and the
+// reference evaluator, and every model measure grouped by dimension
+// columns set at a time and group by group.
+func TestDatasetsAgainstReference(t *testing.T) {
+	dir := testenv.Datasets(t)
+	for _, name := range []string{"contoso-sales", "contoso-sales-dirty", "legal-bi"} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(dir, name, "model.bim"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, err := model.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roots, _ := source.NewRoots(dir)
+			res, err := Refresh(context.Background(), def, nil, Request{Type: Full}, Options{Roots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := res.Model
+			ref := enginetest.NewReference(m)
+			rng := rand.New(rand.NewPCG(3, uint64(len(name))))
+			n := 25
+			if testing.Short() {
+				n = 10
+			}
+			for i := 0; i < n; i++ {
+				q, ok := enginetest.RandomQuery(rng, m)
+				if !ok {
+					t.Fatal("no fact table to query")
+				}
+				if err := compareReference(m, ref, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Every measure by a dimension attribute: both evaluators agree.
+			for _, ms := range m.Measures {
+				for _, col := range groupColumns(m) {
+					q := fmt.Sprintf("EVALUATE SUMMARIZECOLUMNS(%s, \"v\", %s%s)", col, dax.QuoteTable(ms.Table.Name), dax.QuoteColumn(ms.Name))
+					a, errA := m.Query(context.Background(), q, engine.QueryOptions{})
+					b, errB := m.Query(context.Background(), q, engine.QueryOptions{ScalarOnly: true})
+					if errors.Is(errA, engine.ErrUnsupported) && errors.Is(errB, engine.ErrUnsupported) {
+						continue
+					}
+					if (errA == nil) != (errB == nil) {
+						t.Fatalf("%s: set at a time: %v; group by group: %v", q, errA, errB)
+					}
+					if errA != nil {
+						continue
+					}
+					if d := sameRows(a, b); d != "" && !strings.Contains(ms.Source, "RAND") {
+						t.Fatalf("%s: %s", q, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// groupColumns picks up to three low-cardinality text columns of tables
+// other than the largest one.
+func groupColumns(m *engine.Model) []string {
+	var out []string
+	for _, t := range m.Tables {
+		for _, c := range t.Columns {
+			if c.Type == value.String && c.Data.Dict.N > 1 && c.Data.Dict.N <= 30 && len(out) < 3 && t.CalcGroup == nil {
+				out = append(out, c.String())
+				break
+			}
+		}
+	}
+	return out
+}
+
+func compareReference(m *engine.Model, ref *enginetest.Reference, q enginetest.Query) error {
+	want := ref.Answer(q)
+	for _, scalarOnly := range []bool{false, true} {
+		res, err := m.Query(context.Background(), q.DAX(), engine.QueryOptions{ScalarOnly: scalarOnly})
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.DAX(), err)
+		}
+		got := map[string]value.Value{}
+		k := len(q.Group)
+		for _, r := range res.Tables[0].Rows {
+			got[enginetest.Key(r[:k])] = r[k]
+		}
+		if len(got) != len(want) {
+			return fmt.Errorf("(ScalarOnly=%v) %s: %d groups, the reference has %d", scalarOnly, q.DAX(), len(got), len(want))
+		}
+		for key, w := range want {
+			g, ok := got[key]
+			x, _ := w.Number()
+			y, _ := g.Number()
+			if !ok || math.Abs(x-y) > 1e-9*math.Max(1, math.Abs(x)) {
+				return fmt.Errorf("(ScalarOnly=%v) %s: group %s = %v, the reference says %v", scalarOnly, q.DAX(), key, g, w)
+			}
+		}
+	}
+	return nil
+}
+
+// sameRows compares two results, rows in any order.
+func sameRows(a, b *engine.Result) string {
+	ra, rb := a.Tables[0].Rows, b.Tables[0].Rows
+	if len(ra) != len(rb) {
+		return fmt.Sprintf("%d rows set at a time, %d group by group", len(ra), len(rb))
+	}
+	key := func(r []value.Value) string {
+		var parts []string
+		for _, v := range r {
+			if f, ok := v.Number(); ok && v.Type() != value.String && !v.IsBlank() {
+				parts = append(parts, fmt.Sprintf("%.9g", f))
+			} else {
+				parts = append(parts, v.String())
+			}
+		}
+		return strings.Join(parts, "|")
+	}
+	seen := map[string]int{}
+	for _, r := range ra {
+		seen[key(r)]++
+	}
+	for _, r := range rb {
+		k := key(r)
+		if seen[k] == 0 {
+			return "group by group has a row set at a time lacks: " + k
+		}
+		seen[k]--
+	}
+	return ""
 }
