@@ -57,10 +57,10 @@ const (
 
 // Header layout.
 const (
-	headerPrefixLen = 16  // magic, version, flags, header length
-	headerFixedLen  = 20  // ... and the record size
-	cryptBlockLen   = 60  // cipher, KDF and its parameters, salt, key check
-	headerSumLen    = 32  // SHA-256 of the bytes before it
+	headerPrefixLen = 16 // magic, version, flags, header length
+	headerFixedLen  = 20 // ... and the record size
+	cryptBlockLen   = 60 // cipher, KDF and its parameters, salt, key check
+	headerSumLen    = 32 // SHA-256 of the bytes before it
 	headerPlainLen  = headerFixedLen + headerSumLen
 	headerCryptLen  = headerFixedLen + cryptBlockLen + headerSumLen
 	saltLen         = 32

@@ -440,4 +440,3 @@ func (rd *reader) trailer(stored int64) error {
 	st.ArchiveBytes = rr.final.off + recordPrefix + int64(len(rr.final.buf))
 	return nil
 }
-
