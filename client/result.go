@@ -1,11 +1,11 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -206,60 +206,73 @@ const (
 // JSON numbers cannot express.
 var specialFloats = map[string]float64{"NaN": math.NaN(), "Infinity": math.Inf(1), "-Infinity": math.Inf(-1)}
 
-// decodeQueryResult reads an executeQueries answer. Rows are JSON objects
-// whose key order is the column order, so the body is walked token by
-// token rather than unmarshalled into maps, which would lose it.
+// wireAnswer is the executeQueries answer down to its rows, which are
+// read by readRow: they are JSON objects whose key order is the column
+// order, which unmarshalling into maps would lose.
+type wireAnswer struct {
+	Results []struct {
+		Tables []struct {
+			Rows  []json.RawMessage `json:"rows"`
+			Error *wireError        `json:"error"`
+		} `json:"tables"`
+		Error *wireError `json:"error"`
+	} `json:"results"`
+}
+
+type wireError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (w *wireError) toError() *Error {
+	e := &Error{Code: clean(w.Code, 200), Message: clean(w.Message, 4000)}
+	if e.Message == "" {
+		e.Message = "the server reported an error with no message"
+	}
+	return e
+}
+
+// decodeQueryResult reads an executeQueries answer.
 func decodeQueryResult(body []byte) (*Result, error) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
+	var ans wireAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "answer"
+			}
+			return nil, fmt.Errorf("decode query answer: %s is a JSON %s, want %s", field, te.Value, jsonKind(te.Type))
+		}
+		return nil, fmt.Errorf("decode query answer: %w", err)
+	}
 	var tables []*Result
 	var warnings []string
 	var qerr *Error
-	err := walkObject(d, "answer", func(key string) error {
-		if key != "results" {
-			return skip(d)
-		}
-		return walkArray(d, "results", func(i int) error {
-			var resErr *Error
-			n := len(tables)
-			err := walkObject(d, "results["+strconv.Itoa(i)+"]", func(key string) error {
-				switch key {
-				case "tables":
-					return walkArray(d, "tables", func(int) error {
-						t, err := decodeTable(d)
-						if err != nil {
-							return err
-						}
-						tables = append(tables, t)
-						return nil
-					})
-				case "error":
-					e, err := decodeErrorObject(d)
-					resErr = e
-					return err
-				}
-				return skip(d)
-			})
-			switch {
-			case resErr == nil:
-			case len(tables) > n:
-				// Data came with the error: Power BI (and Meridian) report
-				// a cut answer this way, and the rows are still good.
-				warnings = append(warnings, resErr.Message)
-			case qerr == nil:
-				// Power BI reports some query errors inside a 200
-				// answer; they are the caller's, as a 400 would be.
-				resErr.StatusCode = 400
-				qerr = resErr
+	for _, r := range ans.Results {
+		for ti, t := range r.Tables {
+			res, err := decodeRows(t.Rows)
+			if err != nil {
+				return nil, fmt.Errorf("decode query answer: tables[%d]: %w", ti, err)
 			}
-			return err
-		})
-	})
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF // the answer stopped in the middle
-	}
-	if err != nil {
-		return nil, fmt.Errorf("decode query answer: %w", err)
+			if t.Error != nil {
+				// Data came with the error: executeQueries reports an
+				// answer cut at its limits this way, and the rows are
+				// still good.
+				res.Warnings = append(res.Warnings, t.Error.toError().Message)
+			}
+			tables = append(tables, res)
+		}
+		switch {
+		case r.Error == nil:
+		case len(r.Tables) > 0:
+			warnings = append(warnings, r.Error.toError().Message)
+		case qerr == nil:
+			// Power BI reports some query errors inside a 200 answer;
+			// they are the caller's, as a 400 would be.
+			qerr = r.Error.toError()
+			qerr.StatusCode = 400
+		}
 	}
 	if qerr != nil && len(tables) == 0 {
 		return nil, qerr
@@ -267,76 +280,48 @@ func decodeQueryResult(body []byte) (*Result, error) {
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("decode query answer: no results[].tables[]")
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, fmt.Errorf("decode query answer: data after the answer")
-	}
 	first := tables[0]
 	first.More = tables[1:]
 	first.Warnings = append(first.Warnings, warnings...)
 	return first, nil
 }
 
-// decodeErrorObject reads an {"code","message"} error member.
-func decodeErrorObject(d *json.Decoder) (*Error, error) {
-	var e struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
+		return "an array"
+	case reflect.Struct, reflect.Pointer:
+		return "an object"
 	}
-	if err := d.Decode(&e); err != nil {
-		return nil, err
-	}
-	out := &Error{Code: clean(e.Code, 200), Message: clean(e.Message, 4000)}
-	if out.Message == "" {
-		out.Message = "the server reported an error with no message"
-	}
-	return out, nil
+	return t.String()
 }
 
-func decodeTable(d *json.Decoder) (*Result, error) {
+// decodeRows reads the rows of one table.
+func decodeRows(rows []json.RawMessage) (*Result, error) {
 	res := &Result{}
 	index := map[string]int{}
-	var raws [][]rawCell
-	err := walkObject(d, "table", func(key string) error {
-		switch key {
-		case "error":
-			e, err := decodeErrorObject(d)
-			if err == nil {
-				res.Warnings = append(res.Warnings, e.Message)
+	raws := make([][]rawCell, 0, len(rows))
+	for r, raw := range rows {
+		var row []rawCell
+		err := readRow(raw, func(col string, cell rawCell) {
+			c, ok := index[col]
+			if !ok {
+				c = len(res.Columns)
+				index[col] = c
+				res.Columns = append(res.Columns, Column{Name: col})
 			}
-			return err
-		case "rows":
-		default:
-			return skip(d)
-		}
-		return walkArray(d, "rows", func(r int) error {
-			row := make([]rawCell, len(res.Columns))
-			err := walkObject(d, "rows["+strconv.Itoa(r)+"]", func(col string) error {
-				tok, err := d.Token()
-				if err != nil {
-					return err
-				}
-				c, ok := index[col]
-				if !ok {
-					c = len(res.Columns)
-					index[col] = c
-					res.Columns = append(res.Columns, Column{Name: col})
-				}
-				for len(row) <= c {
-					row = append(row, rawCell{})
-				}
-				cell, err := toRawCell(tok)
-				if err != nil {
-					return fmt.Errorf("rows[%d][%q]: %w", r, col, err)
-				}
-				row[c] = cell
-				return nil
-			})
-			raws = append(raws, row)
-			return err
+			if row == nil {
+				row = make([]rawCell, len(res.Columns))
+			}
+			for len(row) <= c {
+				row = append(row, rawCell{})
+			}
+			row[c] = cell
 		})
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, fmt.Errorf("rows[%d]%w", r, err)
+		}
+		raws = append(raws, row)
 	}
 	typeColumns(res, raws)
 	return res, nil
@@ -348,29 +333,121 @@ type rawCell struct {
 	b    bool
 }
 
-func toRawCell(tok json.Token) (rawCell, error) {
-	switch t := tok.(type) {
-	case nil:
-		return rawCell{}, nil
-	case bool:
-		return rawCell{kind: rawBool, b: t}, nil
-	case string:
-		if _, ok := specialFloats[t]; ok {
-			return rawCell{kind: rawSpecial, s: t}, nil
-		}
-		return rawCell{kind: rawString, s: t}, nil
-	case json.Number:
-		s := string(t)
-		if !strings.ContainsAny(s, ".eE") {
-			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return rawCell{kind: rawInt, s: s}, nil
-			}
-		}
-		return rawCell{kind: rawDec, s: s}, nil
-	case json.Delim:
-		return rawCell{}, fmt.Errorf("a value is a JSON %s, not a scalar", delimName(t))
+// readRow reads one row object, calling f with each column and value in
+// order. The row comes from json.Unmarshal, so it is valid JSON; readRow
+// checks only that it is a flat object of scalars.
+func readRow(b []byte, f func(col string, cell rawCell)) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return fmt.Errorf(" is %s, want an object", valueName(b, i))
 	}
-	return rawCell{}, fmt.Errorf("unexpected token %v", tok)
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		key, next, err := readString(b, i)
+		if err != nil {
+			return err
+		}
+		i = skipSpace(b, next)
+		i = skipSpace(b, i+1) // ':'
+		var cell rawCell
+		switch c := b[i]; {
+		case c == '"':
+			var s string
+			s, i, err = readString(b, i)
+			if err != nil {
+				return err
+			}
+			cell = rawCell{kind: rawString, s: s}
+			if _, ok := specialFloats[s]; ok {
+				cell.kind = rawSpecial
+			}
+		case c == 't':
+			cell, i = rawCell{kind: rawBool, b: true}, i+4
+		case c == 'f':
+			cell, i = rawCell{kind: rawBool}, i+5
+		case c == 'n':
+			cell, i = rawCell{}, i+4
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			for j < len(b) && strings.IndexByte("+-.eE0123456789", b[j]) >= 0 {
+				j++
+			}
+			cell = numberCell(string(b[i:j]))
+			i = j
+		default:
+			return fmt.Errorf("[%q]: a value is %s, not a scalar", key, valueName(b, i))
+		}
+		f(key, cell)
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return nil
+}
+
+func numberCell(s string) rawCell {
+	if !strings.ContainsAny(s, ".eE") {
+		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return rawCell{kind: rawInt, s: s}
+		}
+	}
+	return rawCell{kind: rawDec, s: s}
+}
+
+// readString reads the JSON string starting at b[i] (a quote) and
+// returns it with the index after its closing quote.
+func readString(b []byte, i int) (string, int, error) {
+	j := i + 1
+	plain := true
+	for j < len(b) && b[j] != '"' {
+		if b[j] == '\\' {
+			plain = false
+			j++
+		} else if b[j] >= 0x80 {
+			plain = false
+		}
+		j++
+	}
+	if j >= len(b) {
+		return "", j, fmt.Errorf(": unterminated string")
+	}
+	if plain {
+		return string(b[i+1 : j]), j + 1, nil
+	}
+	// Escapes and non-ASCII text go through encoding/json, which also
+	// turns invalid UTF-8 into U+FFFD.
+	var s string
+	if err := json.Unmarshal(b[i:j+1], &s); err != nil {
+		return "", j + 1, fmt.Errorf(": %v", err)
+	}
+	return s, j + 1, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func valueName(b []byte, i int) string {
+	if i >= len(b) {
+		return "nothing"
+	}
+	switch b[i] {
+	case '{':
+		return "a JSON object"
+	case '[':
+		return "a JSON array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // typeColumns settles each column's kind from its cells and builds the
@@ -479,70 +556,7 @@ func parseISO(s string) (float64, bool) {
 	return value.FromTime(t), true
 }
 
-// walkObject reads a JSON object, calling f with each key; f must consume
-// the value.
-func walkObject(d *json.Decoder, what string, f func(key string) error) error {
-	tok, err := d.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("%s is %s, want an object", what, tokenName(tok))
-	}
-	for d.More() {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		if err := f(tok.(string)); err != nil {
-			return err
-		}
-	}
-	_, err = d.Token()
-	return err
-}
-
-// walkArray reads a JSON array, calling f for each element; f must
-// consume it.
-func walkArray(d *json.Decoder, what string, f func(i int) error) error {
-	tok, err := d.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('[') {
-		return fmt.Errorf("%s is %s, want an array", what, tokenName(tok))
-	}
-	for i := 0; d.More(); i++ {
-		if err := f(i); err != nil {
-			return err
-		}
-	}
-	_, err = d.Token()
-	return err
-}
-
 func skip(d *json.Decoder) error {
 	var v json.RawMessage
 	return d.Decode(&v)
-}
-
-func tokenName(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		return "a JSON " + delimName(t)
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	}
-	return "a number"
-}
-
-func delimName(d json.Delim) string {
-	if d == '{' || d == '}' {
-		return "object"
-	}
-	return "array"
 }
