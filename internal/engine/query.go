@@ -60,6 +60,10 @@ func (m *Model) Execute(ctx context.Context, q *dax.Query, opts QueryOptions) (r
 			res, err = nil, fmt.Errorf("engine: internal error evaluating the query: %v", r)
 		}
 	}()
+	// Query columns make a model of their own for the query.
+	if m, err = m.withQueryColumns(ctx, q, opts.Limits); err != nil {
+		return nil, err
+	}
 	ev := newEvaluator(ctx, m, opts.Limits)
 	ev.scalarOnly = opts.ScalarOnly
 	if !opts.Now.IsZero() {
@@ -78,8 +82,6 @@ func (m *Model) Execute(ctx context.Context, q *dax.Query, opts QueryOptions) (r
 			ev.measures[fold(x.Name)] = &Measure{Table: t, Name: x.Name, Expr: x.Expr}
 		case *dax.FunctionDef:
 			ev.funcs[strings.ToUpper(x.Name)] = x
-		case *dax.ColumnDef:
-			return nil, unsupported(x, "DEFINE COLUMN")
 		}
 	}
 	for _, d := range q.Defines {
