@@ -112,7 +112,10 @@
 // puts back those that grouping needs. Names keep their spelling, with
 // quotes and escapes removed, except function names, which are upper-cased
 // in Call.Func. An unquoted table name and a variable are both Ident; a
-// quoted table name alone is a TableRef.
+// quoted table name alone is a TableRef. ColumnRef and TableRef record
+// whether the table name was quoted, so that Format keeps the author's
+// choice (and adds quotes to unquoted names only where they are needed).
+// Comments are not kept.
 //
 // # Limits
 //
