@@ -98,8 +98,13 @@ flag's name (source-root takes a list); flags on the command line win.`,
 			return runServe(ctx, final, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configFile, "config", "", "YAML file with the settings below, under the flags' names")
+	bindServeFlags(cmd.Flags(), &cfg, &configFile)
+	return cmd
+}
+
+// bindServeFlags defines the flags of serve, writing into cfg and file.
+func bindServeFlags(f *pflag.FlagSet, cfg *serveConfig, configFile *string) {
+	f.StringVar(configFile, "config", "", "YAML file with the settings below, under the flags' names")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory holding the databases")
 	f.StringVar(&cfg.Name, "name", "", "server name (default: the host name)")
@@ -113,7 +118,6 @@ flag's name (source-root takes a list); flags on the command line win.`,
 	f.DurationVar(&cfg.QueryTimeout, "query-timeout", cfg.QueryTimeout, "longest a DAX query may run")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for queries in flight")
 	f.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each database kept on disk")
-	return cmd
 }
 
 // resolveServeConfig merges the defaults, the YAML file and the flags set

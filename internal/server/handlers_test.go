@@ -206,6 +206,21 @@ func TestTMSLCommands(t *testing.T) {
 			t.Errorf("unknown database: %d", status)
 		}
 	})
+	t.Run("names with a slash and spaces", func(t *testing.T) {
+		ts.mustTMSL(deployCmd(tinyModel("Sales/EU 2024")))
+		const esc = "Sales%2FEU%202024"
+		if status, body, _ := ts.do("GET", "/databases/"+esc, nil); status != 200 || !strings.Contains(string(body), `"Sales/EU 2024"`) {
+			t.Errorf("script: %d %.100s", status, body)
+		}
+		ts.mustQuery(esc, "EVALUATE { 1 }")
+		status, body, hdr := ts.do("POST", "/servers/s/models/"+esc+"/refreshes", `{}`)
+		if status != 202 || !strings.HasSuffix(strings.TrimSuffix(hdr.Get("Location"), "/"+lastSegment(hdr.Get("Location"))), "/models/"+esc+"/refreshes") {
+			t.Errorf("refresh: %d %s, Location %q", status, body, hdr.Get("Location"))
+		}
+		if status, body, _ := ts.do("GET", strings.TrimPrefix(hdr.Get("Location"), ts.hs.URL), nil); status != 200 {
+			t.Errorf("GET Location: %d %s", status, body)
+		}
+	})
 	t.Run("deploy under another name", func(t *testing.T) {
 		def := tinyModel("Inner")
 		ts.mustTMSL(`{"createOrReplace":{"object":{"database":"Outer"},"database":` + mustJSON(def) + `}}`)
@@ -268,3 +283,5 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }

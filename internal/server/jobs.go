@@ -367,8 +367,9 @@ func refreshLocation(r *http.Request, id string) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: strings.TrimSuffix(r.URL.Path, "/") + "/" + id}
-	return u.String()
+	u := url.URL{Scheme: scheme, Host: r.Host}
+	// The escaped path keeps a database name holding '/' in one segment.
+	return u.String() + strings.TrimSuffix(r.URL.EscapedPath(), "/") + "/" + url.PathEscape(id)
 }
 
 // run executes a refresh and records how it ended.

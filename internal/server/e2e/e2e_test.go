@@ -172,3 +172,65 @@ func refreshAPI(t *testing.T, p *proc, db string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestGracefulShutdown sends SIGTERM while a refresh runs: the server
+// answers the refresh with 503, exits cleanly and promptly, and the
+// refresh committed nothing.
+func TestGracefulShutdown(t *testing.T) {
+	datasets := testenv.Datasets(t)
+	dataDir := t.TempDir()
+	p := startServer(t, dataDir, "--source-root", datasets)
+	bim, err := os.ReadFile(filepath.Join(datasets, "contoso-sales", "model.bim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mustTMSL(deployCmd("Sales", bim))
+	before := p.databases()["Sales"]
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		status, body, err := p.try("POST", "/tmsl", refreshCmd("Sales"))
+		done <- result{status, body, err}
+	}()
+	// Wait until the refresh holds the database, then stop the server.
+	// The probe takes the database first (409 while the refresh holds
+	// it), then fails on its missing table (400) without committing.
+	probe := `{"refresh":{"type":"full","objects":[{"database":"Sales","table":"No Such Table"}]}}`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, body := p.do("POST", "/tmsl", probe)
+		if status == 409 {
+			break
+		}
+		if status != 400 {
+			t.Fatalf("probe: %d %s", status, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh never held the database")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	p.stop()
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	r := <-done
+	if r.err == nil && r.status != 503 {
+		t.Errorf("refresh during shutdown answered %d %s, want 503", r.status, r.body)
+	}
+	if !strings.Contains(p.stderr.String(), "stopped") {
+		t.Errorf("no clean stop in the log:\n%s", p.stderr.String())
+	}
+	p = startServer(t, dataDir, "--source-root", datasets)
+	after := p.databases()["Sales"]
+	if after.Version != before.Version || after.State != "noData" {
+		t.Errorf("after shutdown during a refresh: %+v, before %+v", after, before)
+	}
+	p.stop()
+}
