@@ -374,7 +374,15 @@ func startDemoServer(ctx context.Context, dir, listen string) (*demoServer, erro
 		return s, nil
 	case <-s.exited:
 		logf.Close()
-		return nil, fmt.Errorf("demo: the server did not start (%v)%s", s.exitErr, s.logTail())
+		tail := s.logTail()
+		hint := ""
+		switch {
+		case strings.Contains(tail, "address already in use"):
+			hint = fmt.Sprintf("\nanother process listens on %s (a demo or server still running?); stop it, or pass --listen 127.0.0.1:0 for a free port", listen)
+		case strings.Contains(tail, "in use by another meridian process"):
+			hint = "\na demo or server still runs over this folder; stop it, or pass another --data-dir"
+		}
+		return nil, fmt.Errorf("demo: the server did not start (%v)%s%s", s.exitErr, tail, hint)
 	case <-ctx.Done():
 		s.stop()
 		return nil, ctx.Err()
