@@ -542,7 +542,9 @@ func (ev *evaluator) measureIn(n dax.Node, ms *Measure, f *FilterCtx, calc *calc
 func (ev *evaluator) calcItems(f *FilterCtx, skip func(*CalcGroup, *CalcItem) bool) []*CalcItem {
 	var out []*CalcItem
 	for _, g := range ev.m.calcGroups {
-		ids := f.columnIDs(g.Column)
+		// The item column may be filtered by a column, tuple or table
+		// filter (FILTER over the calculation group's table).
+		ids := directIDs(f, g.Column)
 		if ids == nil || ids.Count() != 1 {
 			continue
 		}
@@ -550,23 +552,6 @@ func (ev *evaluator) calcItems(f *FilterCtx, skip func(*CalcGroup, *CalcItem) bo
 		ids.Each(func(i int) { id = i })
 		if it := g.Item(g.Column.Data.Dict.Value(uint32(id)).AsString()); it != nil && !skip(g, it) {
 			out = append(out, it)
-		}
-	}
-	return out
-}
-
-// columnIDs returns the ids of column c allowed by column filters on it,
-// or nil when none filters it.
-func (c *FilterCtx) columnIDs(col *Column) *colstore.Bitmap {
-	var out *colstore.Bitmap
-	for _, f := range c.filters {
-		if f.kind != fCol || f.cols[0] != col {
-			continue
-		}
-		if out == nil {
-			out = f.ids.Clone()
-		} else {
-			out.And(f.ids)
 		}
 	}
 	return out

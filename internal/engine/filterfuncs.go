@@ -168,7 +168,8 @@ func (ev *evaluator) columnsOrTable(c *dax.Call, i int, en *env) ([]*Column, err
 }
 
 // directIDs returns the ids a column's own filters allow (projections of
-// tuple filters included), or nil when no filter is on the column.
+// tuple and table filters included), or nil when no filter is on the
+// column.
 func directIDs(f *FilterCtx, col *Column) *colstore.Bitmap {
 	var out *colstore.Bitmap
 	and := func(b *colstore.Bitmap) {
@@ -189,6 +190,13 @@ func directIDs(f *FilterCtx, col *Column) *colstore.Bitmap {
 				if fc == col {
 					and(projectTuples(fl, []int{i}).ids)
 				}
+			}
+		case fRows:
+			// A table filter filters every column of its table directly.
+			if fl.table == col.Table {
+				ids := colstore.NewBitmap(col.Data.Dict.Len())
+				fl.rows.Each(func(r int) { ids.Set(int(idAt(col, r))) })
+				and(ids)
 			}
 		}
 	}

@@ -348,7 +348,7 @@ func (ev *evaluator) vecMeasure(n dax.Node, ms *Measure, fr *frame) ([]value.Val
 		if fr.calc != nil && fr.calc.applied[g] {
 			continue
 		}
-		if slices.Contains(fr.cols, g.Column) || fr.base.columnIDs(g.Column) != nil {
+		if slices.Contains(fr.cols, g.Column) || directIDs(fr.base, g.Column) != nil {
 			return ev.perGroup(n.(dax.Expr), fr)
 		}
 	}
