@@ -113,7 +113,6 @@ func TestScanMatchesNaive(t *testing.T) {
 			keys               map[int64]bool
 		}
 		naive := map[string]*acc{}
-		var order []string
 		for r := 0; r < tab.Rows; r++ {
 			ok := true
 			for _, f := range s.Filters {
@@ -141,7 +140,6 @@ func TestScanMatchesNaive(t *testing.T) {
 			if a == nil {
 				a = &acc{keys: map[int64]bool{}}
 				naive[k] = a
-				order = append(order, k)
 			}
 			a.rows++
 			amt, rate, name, key := tab.Columns[1].Value(r), tab.Columns[2].Value(r), tab.Columns[3].Value(r), tab.Columns[0].Value(r)

@@ -376,28 +376,3 @@ func (c *FilterCtx) affects(f *filter, t *Table) bool {
 	}
 	return false
 }
-
-// isEmpty reports whether the context has no filters and no relationship
-// changes.
-func (c *FilterCtx) isEmpty() bool { return len(c.filters) == 0 && len(c.rels) == 0 }
-
-// filteredColumns returns every column some filter constrains directly.
-func (c *FilterCtx) filteredColumns() []*Column {
-	var out []*Column
-	for _, f := range c.filters {
-		if f.kind == fRows {
-			for _, col := range f.table.Columns {
-				if !slices.Contains(out, col) {
-					out = append(out, col)
-				}
-			}
-			continue
-		}
-		for _, col := range f.cols {
-			if !slices.Contains(out, col) {
-				out = append(out, col)
-			}
-		}
-	}
-	return out
-}

@@ -175,7 +175,6 @@ type Function struct {
 	def    *Func
 	env    *scope
 	in     *interp
-	expr   string // model expression the closure was written in
 }
 
 // Kind returns KindFunction.

@@ -33,16 +33,6 @@ type raw struct {
 	members []member
 }
 
-// lookup returns the original value of the member named key.
-func (r *raw) lookup(key string) ([]byte, bool) {
-	for i := range r.members {
-		if r.members[i].key == key {
-			return r.members[i].value, true
-		}
-	}
-	return nil, false
-}
-
 // object is implemented by every TMSL object type.
 type object interface {
 	// props lists the modelled properties, bound to the object's fields.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -234,7 +233,6 @@ func (p *processor) loadTables(ctx context.Context) (*colstore.Database, error) 
 	type job struct {
 		t    *model.Table
 		part *model.Partition
-		out  **colstore.Chunk
 	}
 	chunks := map[*model.Partition]*colstore.Chunk{}
 	var jobs []job
@@ -467,7 +465,6 @@ type mappedSink struct {
 	p           *processor
 	table, part string
 	rows        int64
-	mu          sync.Mutex
 }
 
 func (s *mappedSink) Blank(col int) {
