@@ -204,9 +204,40 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 			return uint32(get(r, i)/scale-base) + 1
 		}
 	}
-	// List dictionary in first-seen order, keeping the true values.
+	// List dictionary in first-seen order, keeping the true values. When
+	// the range was small enough to count with a bitmap, a dense table
+	// maps values to ids; otherwise a hash map does.
 	d := &Dict{Type: t, Kind: DictList}
 	float := t == value.Decimal || t == value.DateTime
+	add := func(r *rawColumn, i int, v int64) uint32 {
+		if float {
+			d.Floats = append(d.Floats, r.floats[i])
+			return uint32(len(d.Floats))
+		}
+		d.Ints = append(d.Ints, v)
+		return uint32(len(d.Ints))
+	}
+	if seen != nil {
+		dense := make([]uint32, span+1)
+		for _, r := range raws {
+			for i := 0; i < r.n; i++ {
+				if r.isBlank(i) {
+					continue
+				}
+				v := get(r, i)
+				if o := v/scale - base; dense[o] == 0 {
+					dense[o] = add(r, i, v)
+				}
+			}
+		}
+		d.N = max(len(d.Ints), len(d.Floats))
+		return d, func(_ int, r *rawColumn, i int) uint32 {
+			if r.isBlank(i) {
+				return 0
+			}
+			return dense[get(r, i)/scale-base]
+		}
+	}
 	ids := make(map[int64]uint32)
 	for _, r := range raws {
 		for i := 0; i < r.n; i++ {
@@ -214,15 +245,8 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 				continue
 			}
 			v := get(r, i)
-			if _, ok := ids[v]; ok {
-				continue
-			}
-			if float {
-				d.Floats = append(d.Floats, r.floats[i])
-				ids[v] = uint32(len(d.Floats))
-			} else {
-				d.Ints = append(d.Ints, v)
-				ids[v] = uint32(len(d.Ints))
+			if _, ok := ids[v]; !ok {
+				ids[v] = add(r, i, v)
 			}
 		}
 	}
