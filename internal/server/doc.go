@@ -31,6 +31,10 @@
 // unprocessed (state noData). Garbage collection runs in the background
 // a little after commits, and waits while a Snapshot is being read.
 //
+// Commands on objects inside a database (createOrReplace of a measure,
+// delete of a table, alter of a role, ...) edit a copy of the model that
+// is then validated and committed like a deploy (objects.go).
+//
 // A TMSL sequence is one transaction over every database it names: all
 // its operations are staged in memory, the objects of every database are
 // written, and only then are the manifests committed. A sequence that

@@ -92,7 +92,10 @@ func TestTMSLErrors(t *testing.T) {
 		{"backup", `{"backup":{"database":"Tiny","file":"t.abf"}}`, 501, "NotSupported", []string{"backup"}},
 		{"restore", `{"restore":{"database":"Tiny","file":"t.abf"}}`, 501, "NotSupported", []string{"restore"}},
 		{"synchronize", `{"synchronize":{"database":"Tiny","source":"Data Source=x"}}`, 501, "NotSupported", nil},
-		{"table command", `{"createOrReplace":{"object":{"database":"Tiny","table":"T"},"table":{"name":"T"}}}`, 501, "NotSupported", []string{"table"}},
+		{"delete of a missing partition", `{"delete":{"object":{"database":"Tiny","table":"Sales","partition":"Nope"}}}`, 400, "ObjectNotFound", []string{"Nope"}},
+		{"measure of a missing table", `{"createOrReplace":{"object":{"database":"Tiny","table":"Nope","measure":"M"},"measure":{"name":"M","expression":"1"}}}`, 400, "ObjectNotFound", []string{"Nope"}},
+		{"delete of a table a relationship uses", `{"delete":{"object":{"database":"Tiny","table":"Region"}}}`, 400, "InvalidModel", []string{"relationships"}},
+		{"create of an existing measure", `{"create":{"parentObject":{"database":"Tiny","table":"Sales"},"measure":{"name":"total","expression":"1"}}}`, 409, "DatabaseExists", []string{"total"}},
 		{"create existing", `{"create":{"database":` + mustJSON(tinyModel("tiny")) + `}}`, 409, "DatabaseExists", nil},
 		{"delete unknown", `{"delete":{"object":{"database":"Nope"}}}`, 404, "DatabaseNotFound", []string{"Nope"}},
 		{"refresh unknown database", refreshCmd("Nope"), 404, "DatabaseNotFound", nil},
@@ -285,3 +288,66 @@ func TestMetrics(t *testing.T) {
 }
 
 func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+func TestTMSLObjectCommands(t *testing.T) {
+	ts := readyTiny(t)
+	data := func() string {
+		v, err := ts.m.Current("Tiny")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Manifest.State + " " + v.Manifest.Data.String()
+	}
+	processed := data()
+	steps := []struct {
+		name     string
+		cmd      string
+		query    string // must answer 200
+		missing  string // must answer 400
+		keepData bool
+	}{
+		{"createOrReplace of a measure", `{"createOrReplace":{"object":{"database":"Tiny","table":"Sales","measure":"Double"},"measure":{"name":"Double","expression":"[Total] * 2"}}}`,
+			`EVALUATE ROW("d", [Double])`, "", true},
+		{"create of a measure", `{"create":{"parentObject":{"database":"Tiny","table":"Region"},"measure":{"name":"Regions","expression":"COUNTROWS ( Region )"}}}`,
+			`EVALUATE ROW("r", [Regions])`, "", true},
+		{"alter renames a measure", `{"alter":{"object":{"database":"Tiny","table":"Sales","measure":"Double"},"measure":{"name":"Twice","expression":"[Total] * 2"}}}`,
+			`EVALUATE ROW("d", [Twice])`, `EVALUATE ROW("d", [Double])`, true},
+		{"delete of a measure", `{"delete":{"object":{"database":"Tiny","table":"Sales","measure":"Twice"}}}`,
+			`EVALUATE ROW("t", [Total])`, `EVALUATE ROW("d", [Twice])`, true},
+		{"alter of a table keeps its children", `{"alter":{"object":{"database":"Tiny","table":"Sales"},"table":{"name":"Sales","description":"facts"}}}`,
+			`EVALUATE ROW("t", [Total], "n", COUNTROWS(Sales))`, "", true},
+		{"createOrReplace of a role", `{"createOrReplace":{"object":{"database":"Tiny","role":"Readers"},"role":{"name":"Readers","modelPermission":"read","tablePermissions":[{"name":"Region","filterExpression":"Region[Region] = \"North\""}]}}}`,
+			`EVALUATE ROW("t", [Total])`, "", true},
+		{"alter of the model keeps its tables", `{"alter":{"object":{"database":"Tiny"},"model":{"culture":"fr-FR"}}}`,
+			`EVALUATE ROW("t", [Total])`, "", true},
+		{"createOrReplace of a column changes the data shape", `{"createOrReplace":{"object":{"database":"Tiny","table":"Region","column":"Code"},"column":{"name":"Code","dataType":"string","sourceColumn":"Region"}}}`,
+			`EVALUATE ROW("t", [Total])`, "", false},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			ts.mustTMSL(s.cmd)
+			if status, body := ts.query("Tiny", s.query); status != 200 {
+				t.Errorf("%s: %d %s", s.query, status, body)
+			}
+			if s.missing != "" {
+				if status, body := ts.query("Tiny", s.missing); status != 400 {
+					t.Errorf("%s: %d %s, want 400", s.missing, status, body)
+				}
+			}
+			if got := data(); (got == processed) != s.keepData {
+				t.Errorf("data after the command: %s, before %s (keep %v)", got, processed, s.keepData)
+			}
+		})
+	}
+	_, body, _ := ts.do("GET", "/databases/Tiny", nil)
+	// (alter of the model replaced its own properties, unknown ones
+	// included, as TMSL's alter does.)
+	for _, want := range []string{`"facts"`, `"fr-FR"`, `"Readers"`, `"Regions"`, `"Code"`, `"RegionKey"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("script lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), `"Twice"`) {
+		t.Error("script still has the deleted measure")
+	}
+}

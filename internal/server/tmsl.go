@@ -135,17 +135,12 @@ func (t *txn) apply(ctx context.Context, op *model.Command, maxPar int) (int64, 
 }
 
 // applyObject stages createOrReplace, create, alter or delete of a
-// database. Commands on objects inside a database (tables, measures, ...)
-// are not supported yet: deploy the whole database with createOrReplace.
+// database, or of an object inside one (see applyChild).
 func (t *txn) applyObject(op *model.Command) error {
 	oc := op.Object
 	isDB := oc.Type == "database" || (op.Kind == model.CommandDelete && oc.Path.Type() == "database")
 	if !isDB {
-		what := oc.Type
-		if what == "" {
-			what = oc.Path.Type()
-		}
-		return fmt.Errorf("%w: %s of a %s; deploy the whole database with createOrReplace instead", ErrNotSupported, op.Kind, what)
+		return t.applyChild(op)
 	}
 	switch op.Kind {
 	case model.CommandCreateOrReplace:
