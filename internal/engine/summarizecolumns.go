@@ -95,6 +95,9 @@ func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 			for j := 0; j < len(call.Args); j++ {
 				var unit []*Column
 				if g, ok := call.Args[j].(*dax.Call); ok && g.Func == "ROLLUPGROUP" {
+					if len(g.Args) == 0 {
+						return nil, errorf(g, "ROLLUPGROUP needs at least one column")
+					}
 					for _, ge := range g.Args {
 						if err := addGroup(ge, ri, len(lvl.units)); err != nil {
 							return nil, err
