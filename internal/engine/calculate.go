@@ -61,13 +61,27 @@ func (ev *evaluator) calculateEnv(en *env, args []dax.Expr) (*env, error) {
 			return nil, err
 		}
 	}
+	return &env{filter: ev.applyFilters(f, filters), vars: en.vars, calc: en.calc}, nil
+}
+
+// applyFilters applies CALCULATE's filter arguments together: first the
+// filters on every column an argument overwrites are removed, then every
+// argument's filters are added (intersected). KEEPFILTERS arguments
+// overwrite nothing.
+func (ev *evaluator) applyFilters(f *FilterCtx, filters []calcFilter) *FilterCtx {
+	var remove []*Column
 	for _, cf := range filters {
 		if !cf.keep {
-			f = f.withoutColumns(ev.overwritten(cf.cols))
+			remove = append(remove, ev.overwritten(cf.cols)...)
 		}
+	}
+	if len(remove) > 0 {
+		f = f.withoutColumns(remove)
+	}
+	for _, cf := range filters {
 		f = f.with(cf.filters...)
 	}
-	return &env{filter: f, vars: en.vars, calc: en.calc}, nil
+	return f
 }
 
 // overwritten returns the columns a filter on cols replaces: the columns

@@ -505,16 +505,15 @@ func (ev *evaluator) vecCalculate(c *dax.Call, fr *frame) ([]value.Value, bool, 
 	}
 	for _, cf := range filters {
 		if !cf.keep {
-			cols := ev.overwritten(cf.cols)
-			base = base.withoutColumns(cols)
 			for i, col := range fr.cols {
-				if slices.Contains(cols, col) {
+				if slices.Contains(ev.overwritten(cf.cols), col) {
 					drop[i] = true
 				}
 			}
 		}
-		base = base.with(cf.filters...)
 	}
+	base = ev.applyFilters(base, filters)
+
 	inner := &frame{base: base, vvars: fr.vvars, svars: fr.svars, calc: fr.calc}
 	var idx []int
 	for i, col := range fr.cols {
