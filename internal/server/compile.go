@@ -64,7 +64,9 @@ func compile(def *model.Database, data *colstore.Database, strict bool) compiled
 	}
 	eng, err := engine.NewModel(c.engDef, data)
 	if err != nil {
-		c.engErr = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		// A model the engine cannot take (a many-to-many relationship,
+		// say) deploys and scripts out; queries get a 501 naming why.
+		c.engErr = fmt.Errorf("%w: queries on this model: %w", ErrNotSupported, err)
 		c.warnings = append(c.warnings, "queries are not available on this model: "+err.Error())
 		return c
 	}

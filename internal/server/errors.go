@@ -41,9 +41,8 @@ var (
 	ErrNotReady = errors.New("server: databases are still loading")
 	// ErrClosed: the server is shutting down.
 	ErrClosed = errors.New("server: shutting down")
-	// ErrUnavailable: the database exists but cannot be queried (its
-	// image could not be loaded, or its model uses what the engine does
-	// not support).
+	// ErrUnavailable: the database exists but cannot be queried: its
+	// image could not be loaded at start.
 	ErrUnavailable = errors.New("server: database cannot be queried")
 	// ErrCorrupt: an image offered to CommitImage fails verification.
 	ErrCorrupt = errors.New("server: image failed verification")

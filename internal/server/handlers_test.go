@@ -224,6 +224,22 @@ func TestTMSLCommands(t *testing.T) {
 			t.Errorf("GET Location: %d %s", status, body)
 		}
 	})
+	t.Run("a model the engine cannot query deploys", func(t *testing.T) {
+		def := tinyModel("M2M")
+		rel := def["model"].(map[string]any)["relationships"].([]map[string]any)[0]
+		rel["fromCardinality"], rel["toCardinality"] = "many", "many"
+		msgs := ts.mustTMSL(deployCmd(def))
+		if !strings.Contains(strings.Join(msgs, " "), "many-to-many") {
+			t.Errorf("no warning: %q", msgs)
+		}
+		status, body := ts.query("M2M", "EVALUATE { 1 }")
+		if code, msg := errorOf(t, body); status != 501 || code != "NotSupported" || !strings.Contains(msg, "many-to-many") {
+			t.Errorf("query: %d %s", status, body)
+		}
+		if status, _, _ := ts.do("GET", "/databases/M2M", nil); status != 200 {
+			t.Errorf("script: %d", status)
+		}
+	})
 	t.Run("deploy under another name", func(t *testing.T) {
 		def := tinyModel("Inner")
 		ts.mustTMSL(`{"createOrReplace":{"object":{"database":"Outer"},"database":` + mustJSON(def) + `}}`)

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -231,6 +233,33 @@ func TestGracefulShutdown(t *testing.T) {
 	after := p.databases()["Sales"]
 	if after.Version != before.Version || after.State != "noData" {
 		t.Errorf("after shutdown during a refresh: %+v, before %+v", after, before)
+	}
+	p.stop()
+}
+
+// TestDataDirInUse starts a second server on the data directory of a
+// running one: it refuses to start, with a message that says why, and
+// the first goes on serving.
+func TestDataDirInUse(t *testing.T) {
+	dataDir := t.TempDir()
+	p := startServer(t, dataDir, "--source-root", t.TempDir())
+	cmd := exec.Command(binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--source-root", t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("second server: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "in use by another meridian process") {
+		t.Errorf("second server said:\n%s", out)
+	}
+	if status, _ := p.do("GET", "/readyz", nil); status != 200 {
+		t.Errorf("first server: readyz %d", status)
+	}
+	// A bad flag is a usage error (exit status 2).
+	cmd = exec.Command(binary(t), "serve", "--listen", "nonsense")
+	out, err = cmd.CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("bad --listen: %v\n%s", err, out)
 	}
 	p.stop()
 }
