@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/meridian-olap/meridian/internal/catalog"
@@ -276,13 +275,6 @@ func (m *Manager) rename(ctx context.Context, from, to string) error {
 	m.swap(from, nil)
 	m.swap(nv.Name, &nv)
 	return nil
-}
-
-// sortedNames returns the names in a stable order, for messages.
-func sortedNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortFunc(out, value.CompareText)
-	return out
 }
 
 // ctxWriter writes objects under its own context, whatever context the

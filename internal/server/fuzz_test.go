@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -80,7 +81,7 @@ func FuzzParseTimeSpan(f *testing.F) {
 // that decodes to the same value.
 func FuzzEncodeResult(f *testing.F) {
 	f.Add("T[a]", "x", int64(1), 0.5, false)
-	f.Add("[\"]", "\u2028\x00\xff<>&", int64(-1<<63), -0.0, true)
+	f.Add("[\"]", "\u2028\x00\xff<>&", int64(-1<<63), math.Copysign(0, -1), true)
 	f.Fuzz(func(t *testing.T, col, text string, n int64, x float64, nulls bool) {
 		res := &engine.Result{Tables: []*engine.ResultTable{{
 			Columns: []engine.ResultColumn{{Name: col + "1"}, {Name: col + "2"}, {Name: col + "3"}, {Name: col + "4"}},

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -243,22 +242,4 @@ func partitionsOf(def *model.Database, objs []process.Object) []process.Object {
 		}
 	}
 	return out
-}
-
-// describeObjects writes refresh objects for messages.
-func describeObjects(objs []process.Object) string {
-	if len(objs) == 0 {
-		return "the whole database"
-	}
-	s := ""
-	for i, o := range objs {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%q", o.Table)
-		if o.Partition != "" {
-			s += fmt.Sprintf("[%q]", o.Partition)
-		}
-	}
-	return s
 }
