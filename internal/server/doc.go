@@ -84,8 +84,9 @@
 // succeeded, failed, cancelled (DELETE, or shutdown) and timedOut (the
 // optional Timeout "hh:mm:ss"). CommitMode transactional commits all or
 // nothing; partialBatch commits batches of MaxParallelism tables as they
-// complete, each batch a version of its own, and a failure keeps the
-// batches committed before it. RetryCount retries a failed refresh (or
+// complete, each batch a version of its own; a batch that fails (after
+// its retries) ends the refresh as failed, keeps the batches committed
+// before it, and the batches after it are not run. RetryCount retries a failed refresh (or
 // batch) with a short backoff; cancellation is never retried. The
 // history is kept in memory, the last Options.RefreshHistory refreshes
 // of each database.
