@@ -98,7 +98,9 @@ func commandDatabases(cmd *model.Command) ([]string, error) {
 		if oc.Path.Database != "" {
 			names = append(names, oc.Path.Database)
 		}
-		if oc.Database != nil && oc.Database.Name != "" {
+		// create names the database in its definition, alter may rename
+		// it there; createOrReplace deploys under the path's name.
+		if oc.Database != nil && oc.Database.Name != "" && cmd.Kind != model.CommandCreateOrReplace {
 			names = append(names, oc.Database.Name)
 		}
 		if len(names) == 0 {
