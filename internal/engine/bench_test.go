@@ -26,7 +26,26 @@ var (
 const benchRows = 10_000_000
 
 func starModel(b *testing.B) *Model {
-	benchOnce.Do(func() {
+	benchOnce.Do(func() { benchModel, benchErr = buildStar(benchRows) })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchModel
+}
+
+// starModelN builds the retail star schema with n sales rows.
+func starModelN(t testing.TB, n int64) *Model {
+	m, err := buildStar(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func buildStar(rows int64) (*Model, error) {
+	var benchModel *Model
+	var benchErr error
+	func() {
 		ctx := context.Background()
 		def, err := retail.Model("Retail", "data")
 		if err != nil {
@@ -34,7 +53,7 @@ func starModel(b *testing.B) *Model {
 			return
 		}
 		data := &colstore.Database{}
-		for _, t := range retail.Tables(retail.Options{Rows: benchRows}) {
+		for _, t := range retail.Tables(retail.Options{Rows: rows}) {
 			specs := make([]colstore.ColumnSpec, len(t.Columns))
 			for i, c := range t.Columns {
 				specs[i] = colstore.ColumnSpec{Name: c.Name, Type: c.Type}
@@ -72,11 +91,8 @@ func starModel(b *testing.B) *Model {
 			data.Tables = append(data.Tables, tab)
 		}
 		benchModel, benchErr = NewModel(def, data)
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
-	return benchModel
+	}()
+	return benchModel, benchErr
 }
 
 func benchQuery(b *testing.B, q string) {

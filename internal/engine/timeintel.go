@@ -849,6 +849,35 @@ func tiTotalToDate(ev *evaluator, en *env, c *dax.Call, datesFunc string, yearly
 	return ev.tiCalculateOverDates(en, c, &dax.Call{At: c.At, Func: datesFunc, Args: args}, filters)
 }
 
+// totalToDateCall rewrites TOTALYTD, TOTALQTD and TOTALMTD as the
+// CALCULATE they stand for, so that the set-at-a-time evaluator can
+// evaluate them over many groups at once.
+func (ev *evaluator) totalToDateCall(c *dax.Call, en *env) (*dax.Call, bool) {
+	datesFunc := map[string]string{"TOTALYTD": "DATESYTD", "TOTALQTD": "DATESQTD", "TOTALMTD": "DATESMTD"}[c.Func]
+	if datesFunc == "" || len(c.Args) < 2 {
+		return nil, false
+	}
+	filters, ye := tiSplitYearEnd(c.Args[2:], c.Func == "TOTALYTD")
+	dargs := []dax.Expr{c.Args[1]}
+	if ye != nil {
+		dargs = append(dargs, ye)
+	}
+	args := []dax.Expr{c.Args[0], &dax.Call{At: c.At, Func: datesFunc, Args: dargs}}
+	col, isCol, err := ev.tiColumn(c.Args[1], en)
+	if err != nil {
+		return nil, false
+	}
+	if isCol && ev.tiIsDateKey(col) {
+		args = append(args, &dax.Call{At: c.At, Func: "REMOVEFILTERS", Args: []dax.Expr{&dax.TableRef{At: c.At, Name: col.Table.Name, Quoted: true}}})
+	}
+	for _, f := range filters {
+		if f != nil {
+			args = append(args, f)
+		}
+	}
+	return &dax.Call{At: c.At, Func: "CALCULATE", Args: args}, true
+}
+
 // tiBalance is OPENINGBALANCEMONTH/QUARTER/YEAR, the expression on the day
 // before the period of the first date in context starts, and
 // CLOSINGBALANCEMONTH/..., the expression on the last date of the column

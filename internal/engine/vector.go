@@ -240,6 +240,12 @@ func (ev *evaluator) vec(e dax.Expr, fr *frame) ([]value.Value, error) {
 			if vals, ok, err := ev.vecCalculate(x, fr); ok || err != nil {
 				return vals, err
 			}
+		case "TOTALYTD", "TOTALQTD", "TOTALMTD":
+			if call, ok := ev.totalToDateCall(x, &env{filter: fr.base, vars: fr.svars}); ok {
+				if vals, ok, err := ev.vecCalculate(call, fr); ok || err != nil {
+					return vals, err
+				}
+			}
 		default:
 			if vals, ok, err := ev.vecAggregate(x, fr); ok || err != nil {
 				return vals, err
@@ -459,7 +465,7 @@ func (ev *evaluator) rowOnlyFree(e dax.Expr) bool {
 func (ev *evaluator) vecCalculate(c *dax.Call, fr *frame) ([]value.Value, bool, error) {
 	for _, a := range c.Args[1:] {
 		if a != nil && !isModifier(a) && !ev.contextFree(a) {
-			return nil, false, nil
+			return ev.dateSetCalc(c, fr)
 		}
 	}
 	en := &env{filter: fr.base, vars: fr.svars, calc: fr.calc}
