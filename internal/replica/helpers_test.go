@@ -21,7 +21,7 @@ import (
 // backend opens fresh, empty blob stores of one kind.
 type backend struct {
 	name string
-	open func(t *testing.T) *blob.Store
+	open func(t testing.TB) *blob.Store
 }
 
 func uniqueName() string {
@@ -30,7 +30,7 @@ func uniqueName() string {
 	return "repl-" + hex.EncodeToString(b)
 }
 
-func mustOpen(t *testing.T, u string, opts blob.Options) *blob.Store {
+func mustOpen(t testing.TB, u string, opts blob.Options) *blob.Store {
 	t.Helper()
 	s, err := blob.Open(context.Background(), u, opts)
 	if err != nil {
@@ -41,20 +41,20 @@ func mustOpen(t *testing.T, u string, opts blob.Options) *blob.Store {
 }
 
 func fileBackend() backend {
-	return backend{name: "file", open: func(t *testing.T) *blob.Store {
+	return backend{name: "file", open: func(t testing.TB) *blob.Store {
 		return mustOpen(t, "file://"+t.TempDir(), blob.Options{})
 	}}
 }
 
 func memBackend() backend {
-	return backend{name: "mem", open: func(t *testing.T) *blob.Store {
+	return backend{name: "mem", open: func(t testing.TB) *blob.Store {
 		return mustOpen(t, "mem://"+uniqueName(), blob.Options{})
 	}}
 }
 
 func s3Backend(t *testing.T) backend {
 	srv := testenv.S3(t)
-	return backend{name: "s3", open: func(t *testing.T) *blob.Store {
+	return backend{name: "s3", open: func(t testing.TB) *blob.Store {
 		bucket := uniqueName()
 		srv.CreateBucket(t, bucket)
 		return mustOpen(t, srv.BucketURL(bucket), blob.Options{})
@@ -64,7 +64,7 @@ func s3Backend(t *testing.T) backend {
 func azureBackend(t *testing.T) backend {
 	srv := testenv.Azurite(t)
 	opts := blob.Options{AzureConnectionString: srv.ConnectionString, Create: true}
-	return backend{name: "azblob", open: func(t *testing.T) *blob.Store {
+	return backend{name: "azblob", open: func(t testing.TB) *blob.Store {
 		return mustOpen(t, "azblob://"+uniqueName(), opts)
 	}}
 }
@@ -84,7 +84,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	})
 }
 
-func newStore(t *testing.T, b *blob.Store, opts Options) *Store {
+func newStore(t testing.TB, b *blob.Store, opts Options) *Store {
 	t.Helper()
 	s, err := New(b, opts)
 	if err != nil {
@@ -182,7 +182,7 @@ type catLocal struct {
 	onCommit  func(m *image.Manifest)
 }
 
-func newCatLocal(t *testing.T, dir string) *catLocal {
+func newCatLocal(t testing.TB, dir string) *catLocal {
 	t.Helper()
 	c, err := catalog.Open(context.Background(), catalog.Options{Dir: dir})
 	if err != nil {

@@ -156,6 +156,10 @@ func (s *Store) writeLease(ctx context.Context, rec *LeaseRecord, opts blob.PutO
 	if !bytes.Equal(back, data) {
 		return "", fmt.Errorf("%w: the lease was written by another holder meanwhile", blob.ErrPrecondition)
 	}
+	if attrs.ETag == "" {
+		// An empty IfMatch would make the next renewal unconditional.
+		return "", fmt.Errorf("the store %s reports no ETag for the lease", s)
+	}
 	return attrs.ETag, nil
 }
 

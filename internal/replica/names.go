@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -64,10 +63,10 @@ func Key(db string) (string, error) {
 	return slug + "-" + hex.EncodeToString(sum[:16]), nil
 }
 
-// checkName accepts non-empty valid UTF-8 up to MaxNameLen bytes without
-// control characters: what the catalog accepts for database names, less
-// the control characters, which have no business in a name written to
-// logs and status pages.
+// checkName accepts non-empty valid UTF-8 up to MaxNameLen bytes: what
+// the catalog accepts for database names (a name only ever appears inside
+// JSON, and hashed in keys). Holder names, which are server names, must
+// also be free of control characters.
 func checkName(what, name string) error {
 	switch {
 	case name == "":
@@ -76,6 +75,8 @@ func checkName(what, name string) error {
 		return fmt.Errorf("%w: %s name of %d bytes (the limit is %d)", ErrInvalid, what, len(name), MaxNameLen)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalid, what, name)
+	case what == "database":
+		return nil
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f {
@@ -117,26 +118,4 @@ func parseObjectName(name string) (image.Hash, bool) {
 	}
 	h, err := image.ParseHash(rest)
 	return h, err == nil
-}
-
-// parseManifestName returns the version and hash of a manifest's name
-// (the part after manifests/<key>/).
-func parseManifestName(file string) (int64, image.Hash, bool) {
-	base, ok := strings.CutSuffix(file, ".json")
-	if !ok {
-		return 0, image.Hash{}, false
-	}
-	vs, hs, ok := strings.Cut(base, "-")
-	if !ok || len(vs) != 20 {
-		return 0, image.Hash{}, false
-	}
-	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil || v < 0 {
-		return 0, image.Hash{}, false
-	}
-	h, err := image.ParseHash(hs)
-	if err != nil {
-		return 0, image.Hash{}, false
-	}
-	return v, h, true
 }

@@ -125,7 +125,7 @@ func (p *Publisher) Publish(ctx context.Context, m *image.Manifest, objects imag
 	}
 	next := &Pointer{Database: m.Database, Version: m.Version, Manifest: mhash, Content: content,
 		CommitTime: m.CommitTime, Publisher: p.lease.Holder(), Epoch: p.lease.Epoch()}
-	for {
+	for range casAttempts {
 		if err := p.lease.Check(ctx); err != nil {
 			return fail(err)
 		}
@@ -153,6 +153,7 @@ func (p *Publisher) Publish(ctx context.Context, m *image.Manifest, objects imag
 			return st, nil
 		}
 	}
+	return fail(fmt.Errorf("%w: the pointer kept changing", blob.ErrPrecondition))
 }
 
 // decide compares the store's pointer with the image to publish: done
@@ -319,7 +320,7 @@ func (p *Publisher) Delete(ctx context.Context, db string) error {
 		return fmt.Errorf("publish delete: %w", err)
 	}
 	fail := func(err error) error { return fmt.Errorf("publish delete of %q: %w", db, err) }
-	for {
+	for range casAttempts {
 		if err := p.lease.Valid(); err != nil {
 			return fail(err)
 		}
@@ -351,6 +352,7 @@ func (p *Publisher) Delete(ctx context.Context, db string) error {
 			return fail(err)
 		}
 	}
+	return fail(fmt.Errorf("%w: the pointer kept changing", blob.ErrPrecondition))
 }
 
 // Rename publishes a rename: the image m under its new name, then a
@@ -412,7 +414,7 @@ func (p *Publisher) claim(ctx context.Context, r PointerResult) error {
 		// that database replaces it.
 		return nil
 	}
-	for {
+	for range casAttempts {
 		if cur == nil || cur.Epoch == p.lease.Epoch() {
 			return nil
 		}
@@ -438,4 +440,80 @@ func (p *Publisher) claim(ctx context.Context, r PointerResult) error {
 			return fmt.Errorf("claim %s: %w", r.Key, rerr)
 		}
 	}
+	return fmt.Errorf("claim %s: %w: the pointer kept changing", r.Key, blob.ErrPrecondition)
+}
+
+// Repair makes sure the store holds the image m intact: it reads every
+// object of m back from the store (checking its size and hash), uploads
+// again the ones missing or damaged, rewrites a damaged manifest, and
+// then publishes m as Publish does (replacing a damaged pointer). It is
+// the answer to a follower reporting ErrDamaged; it downloads the whole
+// image, so it is not for every commit.
+func (p *Publisher) Repair(ctx context.Context, m *image.Manifest, objects image.ObjectReader) (Stats, error) {
+	if m == nil {
+		return Stats{}, fmt.Errorf("repair: %w: no manifest", ErrInvalid)
+	}
+	if err := m.Check(); err != nil {
+		return Stats{}, fmt.Errorf("repair %q: %w: %w", m.Database, ErrInvalid, err)
+	}
+	key, err := Key(m.Database)
+	if err != nil {
+		return Stats{}, fmt.Errorf("repair: %w", err)
+	}
+	fail := func(err error) (Stats, error) {
+		return Stats{}, fmt.Errorf("repair %q version %d: %w", m.Database, m.Version, err)
+	}
+	if err := p.lease.Valid(); err != nil {
+		return fail(err)
+	}
+	var mu sync.Mutex
+	var st Stats
+	seen := map[image.Hash]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.par)
+	for _, o := range m.Objects {
+		if seen[o.Hash] {
+			continue
+		}
+		seen[o.Hash] = true
+		g.Go(func() error {
+			_, err := p.s.fetchObject(gctx, o, o.Size)
+			if err == nil {
+				mu.Lock()
+				st.Skipped++
+				mu.Unlock()
+				return nil
+			}
+			if !errors.Is(err, ErrDamaged) {
+				return err
+			}
+			n, err := p.uploadOne(gctx, o, objects)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			st.Uploaded++
+			st.Bytes += n
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fail(err)
+	}
+	body, err := m.Marshal()
+	if err != nil {
+		return fail(err)
+	}
+	if err := p.putManifest(ctx, key, m.Version, image.Hash(sha256.Sum256(body)), body); err != nil {
+		return fail(err)
+	}
+	pst, err := p.Publish(ctx, m, objects)
+	if err != nil {
+		return st, err
+	}
+	st.Uploaded += pst.Uploaded
+	st.Bytes += pst.Bytes
+	st.Unchanged = pst.Unchanged && st.Uploaded == 0
+	return st, nil
 }

@@ -26,7 +26,7 @@ type rig struct {
 	fol   *Follower
 }
 
-func newRig(t *testing.T, b *blob.Store, opts Options) *rig {
+func newRig(t testing.TB, b *blob.Store, opts Options) *rig {
 	t.Helper()
 	ctx := context.Background()
 	s := newStore(t, b, opts)
@@ -217,55 +217,56 @@ func TestDamagedStoreRefused(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name   string
-		damage damage
-		want   error
+		name     string
+		damage   damage
+		want     error
+		repaired int
 	}{
 		{"flipped byte", func(t *testing.T, r *rig, m *image.Manifest) {
 			o := seg(m)
 			b, _ := r.prim.objects.ReadObject(context.Background(), o.Hash)
 			b[len(b)/2] ^= 0x40
 			put(t, r, objectName(o.Hash), b)
-		}, ErrDamaged},
+		}, ErrDamaged, 1},
 		{"truncated", func(t *testing.T, r *rig, m *image.Manifest) {
 			o := seg(m)
 			b, _ := r.prim.objects.ReadObject(context.Background(), o.Hash)
 			put(t, r, objectName(o.Hash), b[:len(b)-1])
-		}, ErrDamaged},
+		}, ErrDamaged, 1},
 		{"longer", func(t *testing.T, r *rig, m *image.Manifest) {
 			o := seg(m)
 			b, _ := r.prim.objects.ReadObject(context.Background(), o.Hash)
 			put(t, r, objectName(o.Hash), append(b, '!'))
-		}, ErrDamaged},
+		}, ErrDamaged, 1},
 		{"missing", func(t *testing.T, r *rig, m *image.Manifest) {
 			if err := r.b.Delete(context.Background(), objectName(seg(m).Hash)); err != nil {
 				t.Fatal(err)
 			}
-		}, ErrDamaged},
+		}, ErrDamaged, 1},
 		{"manifest altered", func(t *testing.T, r *rig, m *image.Manifest) {
 			p, _ := r.s.Latest(context.Background(), m.Database)
 			key, _ := Key(m.Database)
 			b, _ := m.Marshal()
 			put(t, r, manifestName(key, m.Version, p.Manifest), append(b, ' '))
-		}, ErrDamaged},
+		}, ErrDamaged, 0},
 		{"manifest missing", func(t *testing.T, r *rig, m *image.Manifest) {
 			p, _ := r.s.Latest(context.Background(), m.Database)
 			key, _ := Key(m.Database)
 			if err := r.b.Delete(context.Background(), manifestName(key, m.Version, p.Manifest)); err != nil {
 				t.Fatal(err)
 			}
-		}, ErrDamaged},
+		}, ErrDamaged, 0},
 		{"pointer garbage", func(t *testing.T, r *rig, m *image.Manifest) {
 			key, _ := Key(m.Database)
 			put(t, r, pointerName(key), []byte(`{"format":1,"database":`))
-		}, ErrCorrupt},
+		}, ErrCorrupt, 0},
 		{"pointer of another database", func(t *testing.T, r *rig, m *image.Manifest) {
 			p, _ := r.s.Latest(context.Background(), m.Database)
 			p.Database = "Other"
 			b, _ := p.marshal()
 			key, _ := Key(m.Database)
 			put(t, r, pointerName(key), b)
-		}, ErrCorrupt},
+		}, ErrCorrupt, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,15 +286,18 @@ func TestDamagedStoreRefused(t *testing.T) {
 			if !ok || ds.Error == "" || ds.InSync {
 				t.Errorf("status does not report the failure: %+v", ds)
 			}
-			// Repaired (here by publishing again over a fresh store
-			// state), the next poll commits.
-			r.pub.known = map[image.Hash]int64{}
-			r.pub.listed = true
-			key, _ := Key(m.Database)
-			if err := r.b.Delete(ctx, pointerName(key)); err != nil {
-				t.Fatal(err)
+			// The next poll tries again, and fails again.
+			if err := r.fol.Sync(ctx); !errors.Is(err, tc.want) {
+				t.Fatalf("second sync: %v, want %v", err, tc.want)
 			}
-			r.publish(t, m)
+			// Repaired by the publisher, the next poll commits.
+			st, err := r.pub.Repair(ctx, m, r.prim.objects)
+			if err != nil {
+				t.Fatalf("repair: %v", err)
+			}
+			if st.Uploaded != tc.repaired {
+				t.Errorf("repair uploaded %d objects, want %d", st.Uploaded, tc.repaired)
+			}
 			r.sync(t)
 			checkLocal(t, r.local, m, r.prim)
 			if ds, _ := r.fol.Lag("Sales"); ds.Error != "" || !ds.InSync {

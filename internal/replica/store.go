@@ -154,6 +154,11 @@ func (s *Store) readPointer(ctx context.Context, key string) (*Pointer, string, 
 	if err != nil {
 		return nil, attrs.ETag, fmt.Errorf("read pointer of %s: %w", key, err)
 	}
+	if attrs.ETag == "" {
+		// Without an ETag no conditional write can replace the pointer;
+		// every backend reports one, so this is a broken store.
+		return nil, "", fmt.Errorf("read pointer of %s: the store %s reports no ETag", key, s)
+	}
 	p, err := DecodePointer(data)
 	if err != nil {
 		return nil, attrs.ETag, fmt.Errorf("read pointer of %s: %w", key, err)
@@ -177,6 +182,11 @@ func (s *Store) writePointer(ctx context.Context, key string, p *Pointer, etag s
 	}
 	return nil
 }
+
+// casAttempts bounds the compare-and-swap loops on one pointer. Each lost
+// race means another writer advanced it; a publisher that keeps losing
+// gives up rather than spin.
+const casAttempts = 10
 
 // Latest returns the store's pointer for a database: its published
 // version, or a tombstone. Errors: ErrNotFound when the database was never
