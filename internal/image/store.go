@@ -12,8 +12,10 @@ var ErrNotFound = errors.New("image: object not found")
 var ErrHashMismatch = errors.New("image: object content does not match its hash")
 
 // ObjectReader reads objects by hash. Implementations return ErrNotFound
-// (possibly wrapped) for a missing object, and must be safe for concurrent
-// use. The returned slice belongs to the caller.
+// (possibly wrapped) for a missing object, return only bytes that hash to
+// the name asked for (an object read from disk, a store or an archive is
+// verified by the reader; ErrHashMismatch otherwise), and must be safe for
+// concurrent use. The returned slice belongs to the caller.
 type ObjectReader interface {
 	ReadObject(ctx context.Context, h Hash) ([]byte, error)
 }
