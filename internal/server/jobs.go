@@ -68,6 +68,9 @@ type jobObject struct {
 	Table     string `json:"table"`
 	Partition string `json:"partition"`
 	Status    string `json:"status"`
+	// Rows read so far from the partition's source (a Meridian addition
+	// to the AAS shape, for progress bars).
+	Rows int64 `json:"rows,omitempty"`
 }
 
 // jobMessage is one message of a refresh: its error, retries.
@@ -146,6 +149,9 @@ func (j *job) progress(p process.Progress) {
 	for _, o := range j.objects {
 		if !value.EqualText(o.Table, p.Table) || !value.EqualText(o.Partition, p.Partition) {
 			continue
+		}
+		if p.Rows > o.Rows {
+			o.Rows = p.Rows
 		}
 		switch {
 		case p.Err != nil && (errors.Is(p.Err, context.Canceled) || errors.Is(p.Err, context.DeadlineExceeded)):
