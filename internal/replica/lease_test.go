@@ -241,7 +241,8 @@ func TestLeaseStoreClock(t *testing.T) {
 func TestLeaseKeep(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, memBackend().open(t), Options{})
-	west := mustAcquire(t, s, "west", 300*time.Millisecond)
+	// A TTL long enough that a loaded machine still renews in time.
+	west := mustAcquire(t, s, "west", 3*time.Second)
 	kept := make(chan error, 1)
 	go func() { kept <- west.Keep(ctx) }()
 	// Kept alive well past its TTL by renewals: wait for a few of them.
@@ -251,13 +252,13 @@ func TestLeaseKeep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Renewals >= 3 {
+		if rec.Renewals >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d renewals in a minute", rec.Renewals)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if _, err := s.Takeover(ctx, "north", time.Minute); err != nil {
 		t.Fatal(err)
