@@ -356,3 +356,36 @@ func TestReadSinkAndReaderErrors(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestLargeObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("objects above 64 MiB")
+	}
+	// Above the first allocation of a payload (64 MiB): one object that
+	// compresses (decoded into a buffer of its size) and one that does
+	// not (read into a growing buffer).
+	big := bytes.Repeat([]byte("Contoso Fabrikam "), (65<<20)/17+1)
+	random := genObject(5, 5, 65<<20+3)
+	for i := 0; i < len(random); i += 4096 {
+		random[i] ^= 0x5a // no runs of 4 KiB anywhere
+	}
+	store := image.NewMemStore()
+	ctx := context.Background()
+	model, _ := store.WriteObject(ctx, image.KindModel, []byte(`{}`))
+	r1, _ := store.WriteObject(ctx, image.KindDict, big)
+	r2, _ := store.WriteObject(ctx, image.KindSegment, random)
+	m := &image.Manifest{Database: "Big", Model: model.Hash, Objects: []image.ObjectRef{model, r1, r2}}
+	for _, compress := range []bool{false, true} {
+		var buf bytes.Buffer
+		if _, err := Write(ctx, &buf, Source{Manifest: m, Objects: store}, WriteOptions{Compress: compress}); err != nil {
+			t.Fatal(err)
+		}
+		sink := newSink()
+		if _, err := Read(ctx, &buf, ReadOptions{}, sink); err != nil {
+			t.Fatalf("compress %v: %v", compress, err)
+		}
+		if !bytes.Equal(sink.objects[r1.Hash], big) || !bytes.Equal(sink.objects[r2.Hash], random) {
+			t.Errorf("compress %v: objects differ", compress)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -194,7 +195,7 @@ func (rd *reader) section(tag byte, what string, limit int) ([]byte, error) {
 	if int64(n) > int64(limit) {
 		return nil, fmt.Errorf("%w: %s is %d bytes, more than the limit of %d", ErrCorrupt, what, n, limit)
 	}
-	b, err := readPayload(rd, int64(n), what)
+	b, err := readPayload(rd, int64(n), what, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -203,23 +204,45 @@ func (rd *reader) section(tag byte, what string, limit int) ([]byte, error) {
 
 // readPayload reads n logical bytes. Memory grows with the bytes that
 // actually arrive, not with a length a damaged or hostile archive
-// claims, above a first allocation of at most 64 MiB.
-func readPayload(rd *reader, n int64, what string) ([]byte, error) {
+// claims, above a first allocation of at most 64 MiB. buf, when large
+// enough, is used instead of a new allocation.
+func readPayload(rd *reader, n int64, what string, buf []byte) ([]byte, error) {
 	const first = 64 << 20
-	b := make([]byte, 0, min(n, first))
+	b := buf[:0]
+	if int64(cap(b)) < n {
+		b = make([]byte, 0, min(n, first))
+	}
 	for int64(len(b)) < n {
 		if len(b) == cap(b) {
 			nb := make([]byte, len(b), min(n, 2*int64(cap(b))))
 			copy(nb, b)
 			b = nb
 		}
-		m := cap(b) - len(b)
-		if err := rd.full(b[len(b):cap(b)], what); err != nil {
+		end := int(min(int64(cap(b)), n))
+		if err := rd.full(b[len(b):end], what); err != nil {
 			return nil, err
 		}
-		b = b[:len(b)+m]
+		b = b[:end]
 	}
 	return b, nil
+}
+
+// bufPool recycles object buffers: an image.ObjectWriter does not keep
+// the slices it is given, so a buffer is free again once the sink
+// returns.
+var bufPool sync.Pool // of *[]byte
+
+func getBuf(n int64) []byte {
+	if bp, ok := bufPool.Get().(*[]byte); ok && int64(cap(*bp)) >= n {
+		return (*bp)[:0]
+	}
+	return make([]byte, 0, min(n, 64<<20))
+}
+
+func putBuf(b []byte) {
+	if cap(b) > 0 {
+		bufPool.Put(&b)
+	}
 }
 
 // firstError keeps the error of the earliest object, so that the same
@@ -286,8 +309,15 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 	for range rd.opts.Concurrency {
 		wg.Go(func() {
 			for o := range work {
-				if err := checkObject(ctx, dec, sink, o, total); err != nil {
-					fe.set(o.idx, err)
+				err := checkObject(ctx, dec, sink, o, total)
+				putBuf(o.payload)
+				o.payload = nil
+				if err != nil {
+					// A checker stopped because another failed reports
+					// nothing: the failure that stopped it is the error.
+					if !(errors.Is(err, context.Canceled) && ctx.Err() != nil && rd.ctx.Err() == nil) {
+						fe.set(o.idx, err)
+					}
 					cancel()
 				} else if rd.opts.Progress != nil {
 					progMu.Lock()
@@ -349,7 +379,7 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 				return nil
 			}
 			var err error
-			if o.payload, err = readPayload(rd, n, what); err != nil {
+			if o.payload, err = readPayload(rd, n, what, getBuf(n)); err != nil {
 				sem.Release(o.weight)
 				return err
 			}
@@ -378,7 +408,12 @@ func checkObject(ctx context.Context, dec *zstd.Decoder, sink image.ObjectWriter
 	what := fmt.Sprintf("object %d of %d (%s, %s)", o.idx+1, total, o.ref.Hash, o.ref.Kind)
 	data := o.payload
 	if o.enc == encodingZstd {
-		out, err := dec.DecodeAll(o.payload, make([]byte, 0, o.ref.Size))
+		buf := getBuf(o.ref.Size)
+		if int64(cap(buf)) < o.ref.Size {
+			buf = make([]byte, 0, o.ref.Size) // checked against the compressed size and the limit
+		}
+		out, err := dec.DecodeAll(o.payload, buf)
+		defer putBuf(out)
 		if err != nil {
 			return fmt.Errorf("%w: %s: its compressed bytes do not decode: %v", ErrCorrupt, what, err)
 		}

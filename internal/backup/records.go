@@ -19,8 +19,8 @@ type recBuf struct {
 	off    int64  // reader: file offset of the record
 	out    []byte // writer: the bytes to write
 	plain  []byte // reader: the checked plaintext
-	sum    [32]byte
-	err    error // reader: why the record cannot be used
+	seal   []byte // the record's prefix and seal (CRC or tag), for the archive hash
+	err    error  // reader: why the record cannot be used
 	done   chan struct{}
 }
 
@@ -47,7 +47,7 @@ type recordWriter struct {
 
 	// Owned by the writing goroutine until wg is done.
 	written int64
-	hash    hash.Hash // the archive hash: header, then each record's SHA-256
+	hash    hash.Hash // the archive hash: header, then each record's prefix and seal
 }
 
 func newRecordWriter(w io.Writer, s *sealer, h *header, workers int) (*recordWriter, error) {
@@ -65,7 +65,6 @@ func newRecordWriter(w io.Writer, s *sealer, h *header, workers int) (*recordWri
 		rw.wg.Go(func() {
 			for rb := range rw.work {
 				if rw.err() == nil {
-					rb.sum = sha256.Sum256(rb.buf[recordPrefix : recordPrefix+rb.n])
 					sealed := s.seal(rb.buf[recordPrefix:], rb.n, rb.index, rb.prefix)
 					rb.out = rb.buf[:recordPrefix+len(sealed)]
 				}
@@ -81,7 +80,8 @@ func newRecordWriter(w io.Writer, s *sealer, h *header, workers int) (*recordWri
 					rw.fail(fmt.Errorf("write record %d: %w", rb.index, err))
 				}
 				rw.written += int64(len(rb.out))
-				rw.hash.Write(rb.sum[:])
+				rw.hash.Write(rb.out[:recordPrefix])
+				rw.hash.Write(rb.out[len(rb.out)-s.overhead():])
 			}
 			select {
 			case rw.free <- rb:
@@ -209,6 +209,7 @@ type recordReader struct {
 	stopc chan struct{}
 	wg    sync.WaitGroup
 
+	free        chan []byte // record buffers the consumer is done with
 	cur         *recBuf
 	pos         int
 	final       *recBuf
@@ -225,6 +226,7 @@ func newRecordReader(r io.Reader, s *sealer, h *header, workers int) *recordRead
 	rr.hash.Write(h.raw)
 	depth := 2*workers + 2
 	rr.queue = make(chan *recBuf, depth)
+	rr.free = make(chan []byte, depth+workers+2)
 	rr.stopc = make(chan struct{})
 	work := make(chan *recBuf)
 	for range workers {
@@ -270,7 +272,12 @@ func (rr *recordReader) fill(r io.Reader, off int64, work chan<- *recBuf) {
 			rr.deliver(rb, nil)
 			return
 		}
-		rb.buf = make([]byte, n+overhead)
+		select {
+		case rb.buf = <-rr.free:
+		default:
+			rb.buf = make([]byte, rr.size+overhead)
+		}
+		rb.buf = rb.buf[:n+overhead]
 		if m, err := io.ReadFull(r, rb.buf); err != nil {
 			rb.err = readError(err, off+recordPrefix+int64(m), "record %d", index)
 			rr.deliver(rb, nil)
@@ -342,9 +349,12 @@ func (rr *recordReader) deliver(rb *recBuf, work chan<- *recBuf) bool {
 	}
 }
 
-// check authenticates a record (or checks its CRC) and hashes its
-// plaintext.
+// check authenticates a record (or checks its CRC), keeping its prefix
+// and seal for the archive hash.
 func (rr *recordReader) check(rb *recBuf) {
+	tail := len(rb.buf) - rr.s.overhead()
+	rb.seal = binary.LittleEndian.AppendUint32(make([]byte, 0, recordPrefix+maxRecordTail), rb.prefix)
+	rb.seal = append(rb.seal, rb.buf[tail:]...)
 	plain, ok := rr.s.open(rb.buf, rb.index, rb.prefix)
 	if !ok {
 		end := rb.off + recordPrefix + int64(len(rb.buf))
@@ -356,9 +366,6 @@ func (rr *recordReader) check(rb *recBuf) {
 		return
 	}
 	rb.plain = plain
-	if !rb.final() {
-		rb.sum = sha256.Sum256(plain)
-	}
 }
 
 // Read serves the logical stream; io.EOF means the final record was
@@ -373,7 +380,13 @@ func (rr *recordReader) Read(p []byte) (int, error) {
 			rr.pos += n
 			return n, nil
 		}
-		rr.cur = nil
+		if rr.cur != nil {
+			select {
+			case rr.free <- rr.cur.buf[:0]:
+			default:
+			}
+			rr.cur = nil
+		}
 		rb, ok := <-rr.queue
 		if !ok {
 			rr.err = errors.New("backup: record reader ended early")
@@ -391,7 +404,7 @@ func (rr *recordReader) Read(p []byte) (int, error) {
 			rr.err = fmt.Errorf("%w: record %d at byte %d follows a short record", ErrCorrupt, rb.index, rb.off)
 		default:
 			rr.lastPartial = len(rb.plain) < rr.size
-			rr.hash.Write(rb.sum[:])
+			rr.hash.Write(rb.seal)
 			rr.records++
 			rr.plain += int64(len(rb.plain))
 			rr.cur, rr.pos = rb, 0
