@@ -278,29 +278,55 @@ func (p *processor) loadTables(ctx context.Context) (*colstore.Database, error) 
 			continue
 		}
 		specs := specsOf(dataColumns(t))
+		prevTable := p.prev.Table(t.Name)
 		var parts []colstore.PartitionData
+		reloaded := false
 		for _, part := range t.Partitions {
 			ch := chunks[part]
-			if ch == nil && p.req.Type != ClearValues {
-				// Not reloaded: keep the previous rows of the partition.
-				var err error
-				ch, err = p.previousChunk(t, part, specs)
-				if err != nil {
-					return nil, err
-				}
-			}
-			if ch == nil || (p.req.Type == ClearValues && p.clears(t, part)) {
+			switch {
+			case p.req.Type == ClearValues && p.clears(t, part), ch == nil && !loaded(p.prev, t, part):
+				// Cleared, or never loaded: no rows.
 				ch, _ = colstore.NewBuilder(specs, colstore.BuilderOptions{}).Finish()
+				reloaded = true
+			case ch != nil:
+				reloaded = true
 			}
+			// A nil chunk keeps the partition's previous rows.
 			parts = append(parts, colstore.PartitionData{Name: part.Name, Chunk: ch})
 		}
-		tab, err := colstore.BuildTable(ctx, t.Name, specs, parts)
+		if !reloaded && prevTable != nil && sameColumns(prevTable, specs) {
+			// Nothing of this table changed: share its data.
+			out.Tables = append(out.Tables, dataOnly(prevTable, specs))
+			continue
+		}
+		tab, err := colstore.RebuildTable(ctx, prevTable, t.Name, specs, parts)
 		if err != nil {
 			return nil, fmt.Errorf("process: table %q: %w", t.Name, err)
 		}
 		out.Tables = append(out.Tables, tab)
 	}
 	return out, nil
+}
+
+// sameColumns reports whether an encoded table has every column of specs
+// with its type.
+func sameColumns(t *colstore.Table, specs []colstore.ColumnSpec) bool {
+	for _, s := range specs {
+		if c := t.Column(s.Name); c == nil || c.Type != s.Type {
+			return false
+		}
+	}
+	return true
+}
+
+// dataOnly returns a table sharing t's data columns (calculated columns
+// are recomputed by the caller).
+func dataOnly(t *colstore.Table, specs []colstore.ColumnSpec) *colstore.Table {
+	n := &colstore.Table{Name: t.Name, Rows: t.Rows, Partitions: t.Partitions}
+	for _, s := range specs {
+		n.Columns = append(n.Columns, t.Column(s.Name))
+	}
+	return n
 }
 
 // clears reports whether a clearValues request covers a partition.
@@ -314,40 +340,6 @@ func (p *processor) clears(t *model.Table, part *model.Partition) bool {
 		}
 	}
 	return false
-}
-
-// previousChunk rebuilds the raw rows of a partition from the previous
-// data, or nil when it has none.
-func (p *processor) previousChunk(t *model.Table, part *model.Partition, specs []colstore.ColumnSpec) (*colstore.Chunk, error) {
-	pt := p.prev.Table(t.Name)
-	if pt == nil {
-		return nil, nil
-	}
-	for _, pp := range pt.Partitions {
-		if !value.EqualText(pp.Name, part.Name) {
-			continue
-		}
-		b := colstore.NewBuilder(specs, colstore.BuilderOptions{})
-		cols := make([]*colstore.Column, len(specs))
-		for i, s := range specs {
-			cols[i] = pt.Column(s.Name)
-		}
-		row := make([]value.Value, len(specs))
-		for r := pp.Start; r < pp.Start+pp.Rows; r++ {
-			for i, c := range cols {
-				if c == nil {
-					row[i] = value.BlankValue
-				} else {
-					row[i] = c.Value(r)
-				}
-			}
-			if err := b.Append(row); err != nil {
-				return nil, fmt.Errorf("process: table %q partition %q: keep previous rows: %w", t.Name, part.Name, err)
-			}
-		}
-		return b.Finish()
-	}
-	return nil, nil
 }
 
 func (p *processor) progress(pr Progress) {
