@@ -76,4 +76,3 @@ func TestRebuildKeepsUnchangedSegments(t *testing.T) {
 		}
 	}
 }
-
