@@ -213,7 +213,7 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	p.dense = p.ngroups <= 1<<20
-	p.fast = p.dense && len(s.Group) <= 1
+	p.fast = p.dense
 	p.strides = make([]uint64, len(s.Group))
 	stride := uint64(1)
 	for i := len(s.Group) - 1; i >= 0; i-- {
@@ -252,7 +252,9 @@ func (s *Scan) plan() (*plan, error) {
 	}
 	for i, a := range s.Aggs {
 		switch {
-		case a.Expr != nil || a.Op == Min || a.Op == Max || a.Op == DistinctCount:
+		case a.Expr != nil && a.Op != Sum:
+			p.fast = false
+		case a.Expr == nil && (a.Op == Min || a.Op == Max || a.Op == DistinctCount):
 			p.fast = false
 		case a.Op == Sum && t.Columns[a.Col].Dict.Kind != DictRange && !t.Columns[a.Col].Dict.IsExactInt():
 			p.fast = p.fast && i >= 0 // float sums go through a lookup table, still fine
@@ -859,49 +861,64 @@ func (s *Scan) Select(ctx context.Context) (*Bitmap, error) {
 	return out, nil
 }
 
-// fastBlock is the fused kernel for the common scan: dense groups from at
-// most one key, and COUNTROWS, COUNT and SUM of plain columns. It
+// fastBlock is the fused kernel for the common scan: dense groups, and
+// COUNTROWS, COUNT and SUM of plain columns or row expressions. It
 // computes each row's slot once (rows of no group go to the extra slot)
 // and runs one tight loop per aggregate. With all true every row of the
 // block is selected and sel is ignored.
 func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 	p := st.p
 	trash := uint32(p.ngroups)
-	slots := st.fslot[:n]
-	if all {
-		if len(p.Group) == 0 {
-			clear(slots)
-		} else {
-			g := p.Group[0]
-			ids := st.ids[g.Col][:n]
-			if g.Map == nil {
-				copy(slots, ids)
-			} else {
-				m := g.Map
-				for i, id := range ids {
-					s := m[id]
-					if s == NoGroup {
-						s = trash
-					}
-					slots[i] = s
-				}
-			}
-		}
-	} else {
-		slots = slots[:len(sel)]
-		if len(p.Group) == 0 {
-			clear(slots)
-		} else {
-			g := p.Group[0]
-			ids := st.ids[g.Col]
+	m := n
+	if !all {
+		m = len(sel)
+	}
+	slots := st.fslot[:m]
+	if len(p.Group) == 0 {
+		clear(slots)
+	}
+	for k, g := range p.Group {
+		ids := st.ids[g.Col]
+		if !all {
+			buf := st.gather[:m]
 			for j, i := range sel {
-				s := ids[i]
-				if g.Map != nil {
-					if s = g.Map[s]; s == NoGroup {
-						s = trash
-					}
+				buf[j] = ids[i]
+			}
+			ids = buf
+		}
+		ids = ids[:m]
+		stride := uint32(p.strides[k])
+		switch {
+		case k == 0 && g.Map == nil:
+			for j, id := range ids {
+				slots[j] = id * stride
+			}
+		case k == 0:
+			gm := g.Map
+			for j, id := range ids {
+				s := gm[id]
+				if s == NoGroup {
+					s = trash
+				} else {
+					s *= stride
 				}
 				slots[j] = s
+			}
+		default:
+			gm := g.Map
+			for j, id := range ids {
+				s := slots[j]
+				if s == trash {
+					continue
+				}
+				c := id
+				if gm != nil {
+					if c = gm[id]; c == NoGroup {
+						slots[j] = trash
+						continue
+					}
+				}
+				slots[j] = s + c*stride
 			}
 		}
 	}
@@ -914,6 +931,26 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 		if agg.Op == CountRows {
 			continue
 		}
+		cnt := as.count
+		if agg.Expr != nil {
+			if all {
+				sel = st.sel[:n]
+				for i := range sel {
+					sel[i] = uint16(i)
+				}
+				all = false
+			}
+			vals, blank := st.exprs[a].eval(st.ids, sel)
+			sum := as.sum
+			for j, v := range vals {
+				if !blank[j] {
+					s := slots[j]
+					sum[s] += v
+					cnt[s]++
+				}
+			}
+			continue
+		}
 		ids := st.ids[agg.Col]
 		if !all {
 			// Gather the selected ids so the loops below are the same.
@@ -924,7 +961,6 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			ids = buf
 		}
 		ids = ids[:len(slots)]
-		cnt := as.count
 		switch {
 		case agg.Op == CountValues:
 			for j, id := range ids {

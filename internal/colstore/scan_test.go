@@ -90,11 +90,7 @@ func TestScanMatchesNaive(t *testing.T) {
 		// Every other scan keeps only the aggregates of the fused kernel.
 		fused := iter%2 == 1
 		if fused {
-			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}}
-			if len(s.Group) == 2 {
-				s.Group = s.Group[:1]
-				groupByName = false
-			}
+			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}}
 		}
 		res, err := s.Run(context.Background())
 		if err != nil {
@@ -193,6 +189,9 @@ func TestScanMatchesNaive(t *testing.T) {
 			}
 			if fused {
 				check("count rate", res.Aggs[3].Count[g], a.cnt2)
+				if math.Abs(res.Aggs[4].Sum[g]-a.sumE) > 1e-6*math.Max(1, math.Abs(a.sumE)) {
+					t.Fatalf("iter %d group %q fused sumx = %v, want %v", iter, k, res.Aggs[4].Sum[g], a.sumE)
+				}
 				continue
 			}
 			if a.has3 {
