@@ -274,6 +274,7 @@ func TestWriteErrors(t *testing.T) {
 		{"wrong bytes", Source{Manifest: ti.m, Objects: lyingSource{ti.store, bad}}, WriteOptions{}, ctx, "does not match its hash"},
 		{"record size", ti.source(), WriteOptions{RecordSize: 10}, ctx, "record size"},
 		{"kdf memory", ti.source(), WriteOptions{Password: "x", KDF: KDFParams{Time: 1, MemoryKiB: 4 << 20, Threads: 1}}, ctx, "memory"},
+		{"kdf work", ti.source(), WriteOptions{Password: "x", KDF: KDFParams{Time: 64, MemoryKiB: 1 << 20, Threads: 1}}, ctx, "time 64"},
 		{"label", ti.source(), WriteOptions{Metadata: Metadata{Labels: map[string]string{"Bad Key": "v"}}}, ctx, "label"},
 		{"cancelled", ti.source(), WriteOptions{}, cancelled, "context canceled"},
 	} {
@@ -358,8 +359,8 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
 func TestLargeObjects(t *testing.T) {
-	if testing.Short() {
-		t.Skip("objects above 64 MiB")
+	if testing.Short() || raceEnabled {
+		t.Skip("objects above 64 MiB (skipped with -short and -race)")
 	}
 	// Above the first allocation of a payload (64 MiB): one object that
 	// compresses (decoded into a buffer of its size) and one that does

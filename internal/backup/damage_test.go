@@ -217,3 +217,46 @@ func FuzzRead(f *testing.F) {
 		Inspect(context.Background(), bytes.NewReader(data), opts)
 	})
 }
+
+func TestHostileHeader(t *testing.T) {
+	// Headers whose checksum is right but which ask too much: anyone
+	// can compute the checksum, so the limits must hold on their own.
+	for _, tc := range []struct {
+		name string
+		h    header
+		opts ReadOptions
+		want string
+	}{
+		{"kdf work", header{flags: flagEncrypted, recordSize: DefaultRecordSize, kdf: KDFParams{Time: 64, MemoryKiB: 1 << 20, Threads: 1}}, ReadOptions{}, "key derivation"},
+		{"kdf memory", header{flags: flagEncrypted, recordSize: DefaultRecordSize, kdf: KDFParams{Time: 1, MemoryKiB: 2 << 20, Threads: 1}}, ReadOptions{}, "key derivation"},
+		{"kdf memory limit", header{flags: flagEncrypted, recordSize: DefaultRecordSize, kdf: KDFParams{Time: 1, MemoryKiB: 64 << 10, Threads: 4}}, ReadOptions{MaxKDFMemoryKiB: 1024}, "key derivation"},
+		{"no threads", header{flags: flagEncrypted, recordSize: DefaultRecordSize, kdf: KDFParams{Time: 1, MemoryKiB: 64}}, ReadOptions{}, "key derivation"},
+		{"huge records", header{recordSize: MaxRecordSize + 1}, ReadOptions{}, "record size"},
+		{"tiny records", header{recordSize: 1}, ReadOptions{}, "record size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.h.marshal()
+			tc.opts.Password = "pw"
+			_, err := Read(context.Background(), bytes.NewReader(tc.h.raw), tc.opts, newSink())
+			if !errors.Is(err, ErrCorrupt) || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+				t.Fatalf("Read: %v, want %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("huge manifest", func(t *testing.T) {
+		// A valid record claiming a manifest beyond the limit.
+		h := &header{recordSize: MinRecordSize}
+		h.marshal()
+		var buf bytes.Buffer
+		rw, err := newRecordWriter(&buf, &sealer{binding: h.sum}, h, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rw.Write([]byte{tagManifest, 0xff, 0xff, 0xff, 0x7f})
+		rw.close(func(uint64, int64, [32]byte) []byte { return make([]byte, trailerLen) })
+		_, err = Read(context.Background(), &buf, ReadOptions{}, newSink())
+		if !errors.Is(err, ErrCorrupt) || !bytes.Contains([]byte(err.Error()), []byte("more than the limit")) {
+			t.Fatalf("Read: %v", err)
+		}
+	})
+}

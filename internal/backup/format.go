@@ -135,9 +135,16 @@ func (p KDFParams) check(maxMemKiB uint32) error {
 		return fmt.Errorf("argon2 memory %d KiB below 8 KiB per thread", p.MemoryKiB)
 	case p.MemoryKiB > maxMemKiB:
 		return fmt.Errorf("argon2 memory %d KiB above the limit of %d KiB", p.MemoryKiB, maxMemKiB)
+	case uint64(p.Time)*uint64(p.MemoryKiB) > maxKDFWork:
+		return fmt.Errorf("argon2 time %d × memory %d KiB above the limit of %d", p.Time, p.MemoryKiB, maxKDFWork)
 	}
 	return nil
 }
+
+// maxKDFWork bounds time × memory, sixteen times the default's: a
+// header (whose checksum anyone can compute) must not make a reader
+// spend minutes deriving a key before the password can be checked.
+const maxKDFWork = 16 * 3 * 64 << 10
 
 // header is the archive's cleartext header.
 type header struct {

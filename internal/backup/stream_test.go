@@ -114,8 +114,8 @@ func (c checkingSink) WriteObject(_ context.Context, kind string, data []byte) (
 }
 
 func TestMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("streams 384 MiB")
+	if testing.Short() || raceEnabled {
+		t.Skip("streams 384 MiB (skipped with -short and -race)")
 	}
 	const n, size = 384, 1 << 20
 	imageBytes := uint64(n * size)
