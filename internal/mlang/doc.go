@@ -42,8 +42,9 @@
 //
 // Files: File.Contents (through source.Roots), Folder.Files,
 // Csv.Document (options record [Delimiter, Columns, Encoding, QuoteStyle,
-// CsvStyle, ExtraValues] or the positional form; text as well as files).
-// Tables: Table.PromoteHeaders, Table.TransformColumnTypes (en-US culture
+// CsvStyle, ExtraValues] or the positional form; text as well as files),
+// Parquet.Document (no options; typed columns as package source/parquet
+// reads them). Tables: Table.PromoteHeaders, Table.TransformColumnTypes (en-US culture
 // only), Table.RenameColumns, Table.SelectColumns, Table.RemoveColumns
 // (with MissingField.Error, .Ignore and .UseNull), Table.ColumnNames,
 // Table.RowCount, Table.Skip, Table.FromRows, Table.FromRecords, #table.
@@ -68,7 +69,15 @@
 // RenameColumns, SelectColumns, RemoveColumns and Skip return new plans.
 // EvaluateTable turns the final plan into a csv.Source that streams the
 // file once per scan into the column store's sink, converting fields as
-// it goes: no row is held in memory. Functions that need rows (t{0},
+// it goes: no row is held in memory.
+//
+// Parquet.Document reads only the file's footer and returns a plan too:
+// its columns keep the file's types until Table.TransformColumnTypes
+// gives them others (a conversion the reader cannot make is an error at
+// the TransformColumnTypes that asks for it), and EvaluateTable turns it
+// into a parquet.Source that streams the file row group by row group.
+// Table.PromoteHeaders is refused on it: a Parquet file names its
+// columns, and its first row is data. Functions that need rows (t{0},
 // t[Column], a row lookup) read them, up to a limit.
 //
 // Column types map to value types as Analysis Services loads them:

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/meridian-olap/meridian/internal/source/csv"
+	"github.com/meridian-olap/meridian/internal/source/parquet"
 	"github.com/meridian-olap/meridian/internal/value"
 )
 
@@ -203,6 +204,7 @@ func init() {
 	fn("File.Contents", 1, 2, fileContents)
 	fn("Folder.Files", 1, 2, folderFiles)
 	fn("Csv.Document", 1, 5, csvDocument)
+	fn("Parquet.Document", 1, 2, parquetDocument)
 
 	// Tables.
 	fn("Table.PromoteHeaders", 1, 2, func(c *call) (Value, error) {
@@ -286,7 +288,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if t.plan == nil {
+		if !t.planned() {
 			return Number(len(t.rows)), nil
 		}
 		src, err := t.Source()
@@ -320,6 +322,11 @@ func init() {
 			plan := *t.plan
 			plan.skip += n
 			return &Table{cols: t.cols, plan: &plan}, nil
+		}
+		if t.pq != nil {
+			plan := *t.pq
+			plan.skip += int64(n)
+			return &Table{cols: t.cols, pq: &plan}, nil
 		}
 		return &Table{cols: t.cols, rows: t.rows[min(n, len(t.rows)):]}, nil
 	})
@@ -1192,6 +1199,38 @@ func csvDocument(c *call) (Value, error) {
 				t.cols[i].kind, t.cols[i].typed = k, true
 			}
 		}
+	}
+	return t, nil
+}
+
+// parquetDocument is Parquet.Document(source, options): the file's footer
+// is read now for its columns; the rows are streamed when the table is
+// scanned. Options other than null are refused rather than ignored.
+func parquetDocument(c *call) (Value, error) {
+	bin, ok := c.arg(0).(*Binary)
+	if !ok {
+		return nil, c.errorf("argument 1 must be a binary, not %s", Describe(c.arg(0)))
+	}
+	if !isNull(c.arg(1)) {
+		if r, ok := c.arg(1).(*Record); !ok || len(r.names) > 0 {
+			return nil, c.unsupported("options %s are not supported", Describe(c.arg(1)))
+		}
+	}
+	fields, _, err := parquet.ReadSchema(c.in.ctx, bin.Name, bin.Open)
+	if err != nil {
+		if c.in.ctx.Err() != nil {
+			return nil, c.in.ctx.Err()
+		}
+		return nil, c.reasonf("DataFormat.Error", "%v", err)
+	}
+	t := &Table{pq: &parquetPlan{bin: bin, schema: fields}}
+	seen := map[string]bool{}
+	for i, f := range fields {
+		if seen[f.Name] {
+			return nil, c.reasonf("DataFormat.Error", "%s: the column %q appears twice", bin.Name, f.Name)
+		}
+		seen[f.Name] = true
+		t.cols = append(t.cols, column{name: f.Name, field: i, kind: f.Kind})
 	}
 	return t, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/source/csv"
+	"github.com/meridian-olap/meridian/internal/source/parquet"
 	"github.com/meridian-olap/meridian/internal/value"
 )
 
@@ -21,6 +22,7 @@ import (
 type Table struct {
 	cols []column
 	plan *csvPlan
+	pq   *parquetPlan
 	rows [][]Value // rows[r][col.field] for tables held in memory
 }
 
@@ -38,6 +40,27 @@ type csvPlan struct {
 	opts      csv.Options
 	skip      int // rows before the data: the promoted header, Table.Skip
 	maxFields int // ExtraValues.Error: more fields than this is an error
+}
+
+// parquetPlan is the file side of a table read by Parquet.Document: the
+// file, its columns as its footer gave them, and the rows to skip. A
+// column's field is its index in schema; an untyped column keeps the
+// file's type (its kind is the Power Query type the file gives).
+type parquetPlan struct {
+	bin    *Binary
+	schema []parquet.Field
+	skip   int64
+}
+
+// planned reports whether the table is read from a file when scanned.
+func (t *Table) planned() bool { return t.plan != nil || t.pq != nil }
+
+// fileName names the file of a planned table.
+func (t *Table) fileName() string {
+	if t.pq != nil {
+		return t.pq.bin.Name
+	}
+	return t.plan.bin.Name
 }
 
 // Kind returns KindTable.
@@ -62,14 +85,21 @@ func (t *Table) column(name string) int {
 }
 
 func (t *Table) derive(cols []column) *Table {
-	return &Table{cols: cols, plan: t.plan, rows: t.rows}
+	return &Table{cols: cols, plan: t.plan, pq: t.pq, rows: t.rows}
 }
 
 func (t *Table) copyCols() []column { return append([]column(nil), t.cols...) }
 
-// Source returns the table as a source.Source: a streaming CSV source for
-// a planned table, or the rows of a table held in memory.
+// Source returns the table as a source.Source: a streaming CSV or Parquet
+// source for a planned table, or the rows of a table held in memory.
 func (t *Table) Source() (source.Source, error) {
+	if t.pq != nil {
+		cfg := parquet.Config{Name: t.pq.bin.Name, Open: t.pq.bin.Open, Schema: t.pq.schema, Skip: t.pq.skip}
+		for _, c := range t.cols {
+			cfg.Columns = append(cfg.Columns, parquet.Column{Name: c.name, Field: c.field, Kind: c.kind, Typed: c.typed})
+		}
+		return parquet.NewSource(cfg)
+	}
 	if t.plan != nil {
 		cfg := csv.Config{
 			Name:      t.plan.bin.Name,
@@ -93,7 +123,7 @@ const maxCells = 4 << 20
 
 // materialize returns the rows of the table as M values, in column order.
 func (t *Table) materialize(in *interp, sc *scope, at Pos) ([][]Value, error) {
-	if t.plan == nil {
+	if !t.planned() {
 		out := make([][]Value, len(t.rows))
 		for r, row := range t.rows {
 			vals := make([]Value, len(t.cols))
@@ -119,7 +149,7 @@ func (t *Table) materialize(in *interp, sc *scope, at Pos) ([][]Value, error) {
 			return nil, in.ctx.Err()
 		}
 		if sink.full {
-			return nil, limitf(sc, at, "the table %s has more than %d values to hold in memory; only whole tables can be streamed", t.plan.bin.Name, maxCells)
+			return nil, limitf(sc, at, "the table %s has more than %d values to hold in memory; only whole tables can be streamed", t.fileName(), maxCells)
 		}
 		return nil, errorf(sc, at, "DataFormat.Error", "%v", err)
 	}
@@ -326,6 +356,10 @@ func uniqueNames(names []string) []string {
 
 // promoteHeaders makes the first row the column names.
 func (t *Table) promoteHeaders(in *interp, sc *scope, at Pos) (*Table, error) {
+	if t.pq != nil {
+		// A Parquet file names its columns; its first row is data.
+		return nil, unsupported(sc, at, "Table.PromoteHeaders on a Parquet file (%s), whose columns are already named, is not supported by Meridian", t.pq.bin.Name)
+	}
 	if t.plan != nil {
 		for _, c := range t.cols {
 			if c.typed && c.kind != csv.Text {
@@ -409,13 +443,20 @@ func (t *Table) setTypes(sc *scope, at Pos, changes []typeChange, mode int) (*Ta
 			continue
 		}
 		c := &cols[i]
-		if t.plan != nil {
+		if t.planned() {
 			if c.kind == csv.Null {
 				continue
 			}
 			if c.typed && c.kind != ch.kind {
 				return nil, unsupported(sc, at, "changing the type of column %q a second time (from %s to %s) is not supported by Meridian",
 					c.name, c.kind, ch.kind)
+			}
+			if t.pq != nil && c.field >= 0 && c.field < len(t.pq.schema) {
+				f := t.pq.schema[c.field]
+				if f.Unsupported == "" && !parquet.CanConvert(f.Type, ch.kind) {
+					return nil, errorf(sc, at, "DataFormat.Error", "the column %q of %s holds %s values (%s), which cannot be converted to %s",
+						c.name, t.pq.bin.Name, f.Kind, f.Parquet, ch.kind)
+				}
 			}
 			c.kind, c.typed = ch.kind, true
 			continue

@@ -1,0 +1,759 @@
+package parquet
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/meridian-olap/meridian/internal/source"
+	"github.com/meridian-olap/meridian/internal/source/csv"
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// Column is one column a Source produces.
+type Column struct {
+	Name string
+	// Field is the index of the file's column in the schema ReadSchema
+	// returned; a negative Field means the column has no field behind it
+	// and is always BLANK.
+	Field int
+	// Kind is the Power Query type the column is converted to when Typed
+	// (Table.TransformColumnTypes); otherwise the file's own type is kept.
+	Kind  csv.Kind
+	Typed bool
+}
+
+// Config describes a Parquet source.
+type Config struct {
+	// Name names the file in errors.
+	Name string
+	// Open opens the file; it is called once per Scan and the file is
+	// closed by the Scan. An *os.File is read in place; any other reader
+	// is read into memory (at most MaxInMemory bytes).
+	Open func() (io.ReadCloser, error)
+	// Schema is the file's columns as ReadSchema returned them. A Scan
+	// checks that the file still has them.
+	Schema []Field
+	// Columns are the columns produced, in order.
+	Columns []Column
+	// Skip is the number of rows skipped before data (Table.Skip).
+	Skip int64
+}
+
+// Source streams a Parquet file into a sink. It implements source.Source.
+type Source struct {
+	cfg    Config
+	fields []source.Field
+}
+
+// NewSource checks a configuration and returns its source: every column
+// must name a loadable field and a conversion Meridian supports.
+func NewSource(cfg Config) (*Source, error) {
+	if cfg.Open == nil {
+		return nil, fmt.Errorf("parquet source %s: no open function", cfg.Name)
+	}
+	if cfg.Skip < 0 {
+		return nil, fmt.Errorf("parquet source %s: negative skip", cfg.Name)
+	}
+	s := &Source{cfg: cfg}
+	s.cfg.Columns = append([]Column(nil), cfg.Columns...)
+	s.cfg.Schema = append([]Field(nil), cfg.Schema...)
+	for i, c := range s.cfg.Columns {
+		if c.Field >= len(cfg.Schema) {
+			return nil, fmt.Errorf("parquet source %s: column %q: field %d of %d: %w", cfg.Name, c.Name, c.Field, len(cfg.Schema), ErrColumn)
+		}
+		if c.Field < 0 {
+			s.cfg.Columns[i].Kind, s.cfg.Columns[i].Typed = csv.Null, true
+			s.fields = append(s.fields, source.Field{Name: c.Name, Type: value.String})
+			continue
+		}
+		f := cfg.Schema[c.Field]
+		if f.Unsupported != "" {
+			return nil, fmt.Errorf("parquet source %s: column %q (%s) cannot be loaded: %s: %w", cfg.Name, f.Name, f.Parquet, f.Unsupported, ErrColumn)
+		}
+		typ := f.Type
+		if c.Typed {
+			if c.Kind > csv.Null {
+				return nil, fmt.Errorf("parquet source %s: column %q: kind %d: %w", cfg.Name, c.Name, c.Kind, ErrColumn)
+			}
+			if !convertible(f.Type, c.Kind) {
+				return nil, fmt.Errorf("parquet source %s: column %q holds %s values (%s), which do not convert to %s: %w",
+					cfg.Name, c.Name, typeNoun(f.Type), f.Parquet, c.Kind, ErrColumn)
+			}
+			typ = c.Kind.ValueType()
+		}
+		s.fields = append(s.fields, source.Field{Name: c.Name, Type: typ})
+	}
+	return s, nil
+}
+
+// Fields returns the columns the source produces.
+func (s *Source) Fields() []source.Field { return append([]source.Field(nil), s.fields...) }
+
+// Config returns the configuration the source was made from.
+func (s *Source) Config() Config {
+	c := s.cfg
+	c.Columns = append([]Column(nil), c.Columns...)
+	c.Schema = append([]Field(nil), c.Schema...)
+	return c
+}
+
+func typeNoun(t value.Type) string {
+	switch t {
+	case value.Integer:
+		return "whole number"
+	case value.Decimal:
+		return "decimal number"
+	case value.Currency:
+		return "fixed decimal number"
+	case value.Boolean:
+		return "true/false"
+	case value.DateTime:
+		return "date/time"
+	}
+	return "text"
+}
+
+// CanConvert reports whether a column whose values are of type t (a
+// Field's Type) can be converted to kind k.
+func CanConvert(t value.Type, k csv.Kind) bool { return convertible(t, k) }
+
+// convertible reports whether values of type t convert to kind k.
+func convertible(t value.Type, k csv.Kind) bool {
+	switch k {
+	case csv.Text, csv.Null:
+		return true
+	case csv.Int, csv.Number, csv.Currency, csv.Percentage:
+		return t == value.Integer || t == value.Decimal || t == value.Currency || t == value.Boolean || t == value.String
+	case csv.Bool:
+		return t == value.Boolean || t == value.Integer || t == value.Decimal || t == value.Currency || t == value.String
+	case csv.Date, csv.DateTime, csv.DateTimeZone, csv.Time:
+		return t == value.DateTime || t == value.String
+	}
+	return false
+}
+
+// batch is the most values of one column decoded at a time.
+const batch = 1024
+
+// Scan reads the file and pushes every row (after Skip) into sink.
+func (s *Source) Scan(ctx context.Context, sink source.Sink) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := openFile(s.cfg.Name, s.cfg.Open)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := s.checkSchema(f); err != nil {
+		return err
+	}
+	sc := &scan{s: s, f: f, sink: sink}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read %s%s: damaged data (%v): %w", s.cfg.Name, sc.where(), r, ErrFormat)
+		}
+	}()
+	return sc.run(ctx)
+}
+
+func (s *Source) checkSchema(f *file) error {
+	for _, c := range s.cfg.Columns {
+		if c.Field < 0 {
+			continue
+		}
+		want := s.cfg.Schema[c.Field]
+		if c.Field >= len(f.leaves) {
+			return fmt.Errorf("read %s: column %q is gone: %w", s.cfg.Name, want.Name, ErrChanged)
+		}
+		got := f.leaves[c.Field]
+		if got.Name != want.Name || got.Type != want.Type || got.Kind != want.Kind || got.Unsupported != "" {
+			return fmt.Errorf("read %s: column %d was %q (%s) and is now %q (%s): %w",
+				s.cfg.Name, c.Field+1, want.Name, want.Parquet, got.Name, got.Parquet, ErrChanged)
+		}
+	}
+	return nil
+}
+
+// scan is one Scan in progress.
+type scan struct {
+	s    *Source
+	f    *file
+	sink source.Sink
+	// where the scan is, for errors.
+	group int
+	row   int64 // row within the group, from 0
+	cols  []*colReader
+}
+
+func (sc *scan) where() string {
+	return fmt.Sprintf(" row group %d, row %d", sc.group+1, sc.row+1)
+}
+
+// colReader reads the values of one selected column of a row group, one
+// page at a time.
+type colReader struct {
+	col   *Column
+	leaf  *leaf
+	pages pq.Pages
+	page  pq.Page
+	vals  pq.ValueReader
+	buf   []pq.Value
+	n     int // values in buf
+	pos   int // next value in buf
+	done  bool
+}
+
+// fill makes sure buf holds unread values, reading the next page when the
+// current one is used up; done is set at the end of the chunk. Values in
+// buf stay valid until the next fill: pages are released only once every
+// value read from them has been delivered.
+func (r *colReader) fill() error {
+	for r.pos >= r.n && !r.done {
+		if r.vals != nil {
+			n, err := r.vals.ReadValues(r.buf)
+			r.n, r.pos = n, 0
+			if err == io.EOF {
+				r.vals = nil
+				if n > 0 {
+					return nil
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errors.New("a page gave no values")
+			}
+			continue
+		}
+		if r.page != nil {
+			pq.Release(r.page)
+			r.page = nil
+		}
+		p, err := r.pages.ReadPage()
+		if err == io.EOF {
+			r.done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r.page, r.vals = p, p.Values()
+	}
+	return nil
+}
+
+func (r *colReader) close() {
+	if r.page != nil {
+		pq.Release(r.page)
+		r.page = nil
+	}
+	if r.pages != nil {
+		r.pages.Close()
+	}
+}
+
+func (sc *scan) run(ctx context.Context) error {
+	skip := sc.s.cfg.Skip
+	cols := sc.s.cfg.Columns
+	chk := &checker{ra: sc.f.ra, size: sc.f.size}
+	defer chk.close()
+	meta := sc.f.f.Metadata()
+	for g, rg := range sc.f.f.RowGroups() {
+		sc.group, sc.row = g, 0
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rows := rg.NumRows()
+		if rows < 0 {
+			return fmt.Errorf("read %s row group %d: %d rows: %w", sc.s.cfg.Name, g+1, rows, ErrFormat)
+		}
+		if skip >= rows {
+			skip -= rows
+			continue
+		}
+		chunks := rg.ColumnChunks()
+		sc.cols = sc.cols[:0]
+		for i := range cols {
+			c := &cols[i]
+			if c.Field < 0 {
+				sc.cols = append(sc.cols, nil)
+				continue
+			}
+			l := &sc.f.leaves[c.Field]
+			if l.index >= len(chunks) || g >= len(meta.RowGroups) || l.index >= len(meta.RowGroups[g].Columns) {
+				return fmt.Errorf("read %s row group %d: no data for column %q: %w", sc.s.cfg.Name, g+1, l.Name, ErrFormat)
+			}
+			if err := chk.checkChunk(&meta.RowGroups[g].Columns[l.index].MetaData, rows); err != nil {
+				return fmt.Errorf("read %s row group %d, column %q: %v: %w", sc.s.cfg.Name, g+1, l.Name, err, ErrFormat)
+			}
+			r := &colReader{col: c, leaf: l, pages: chunks[l.index].Pages(), buf: make([]pq.Value, batch)}
+			sc.cols = append(sc.cols, r)
+		}
+		err := sc.group1(ctx, rows, skip)
+		for _, r := range sc.cols {
+			if r != nil {
+				r.close()
+			}
+		}
+		if err != nil {
+			return err
+		}
+		skip = 0
+	}
+	return nil
+}
+
+// group1 reads one row group of rows rows, skipping the first skip.
+func (sc *scan) group1(ctx context.Context, rows, skip int64) error {
+	name := sc.s.cfg.Name
+	if skip > 0 {
+		for _, r := range sc.cols {
+			if r == nil {
+				continue
+			}
+			if err := r.pages.SeekToRow(skip); err != nil {
+				return fmt.Errorf("read %s row group %d: seek to row %d: %v: %w", name, sc.group+1, skip+1, err, ErrFormat)
+			}
+		}
+		sc.row = skip
+	}
+	for sc.row < rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Deliver as many rows as every column has decoded.
+		n := min(int64(batch), rows-sc.row)
+		for _, r := range sc.cols {
+			if r == nil {
+				continue
+			}
+			if err := r.fill(); err != nil {
+				return fmt.Errorf("read %s%s, column %q: %v: %w", name, sc.where(), r.leaf.Name, err, ErrFormat)
+			}
+			if r.pos >= r.n {
+				return fmt.Errorf("read %s%s, column %q: the column ends before the row group's %d rows: %w",
+					name, sc.where(), r.leaf.Name, rows, ErrFormat)
+			}
+			n = min(n, int64(r.n-r.pos))
+		}
+		for range n {
+			for ci, r := range sc.cols {
+				if r == nil {
+					sc.sink.Blank(ci)
+					continue
+				}
+				v := r.buf[r.pos]
+				r.pos++
+				if err := deliver(sc.sink, ci, r, v); err != nil {
+					return fmt.Errorf("read %s%s, column %q: %w", name, sc.where(), r.leaf.Name, err)
+				}
+			}
+			if err := sc.sink.EndRow(); err != nil {
+				return fmt.Errorf("read %s%s: %w", name, sc.where(), err)
+			}
+			sc.row++
+		}
+	}
+	return nil
+}
+
+// cell is a value decoded from the file before conversion.
+type cell struct {
+	t value.Type // Blank, Boolean, Integer, Decimal, Currency, DateTime, String
+	i int64      // Integer, Currency units, Boolean (0 or 1)
+	f float64    // Decimal, DateTime (OLE)
+	b []byte     // String
+}
+
+// deliver decodes one value and pushes it into the sink, converted.
+func deliver(sink source.Sink, ci int, r *colReader, v pq.Value) error {
+	if v.IsNull() {
+		sink.Blank(ci)
+		return nil
+	}
+	c, err := decode(r.leaf, v)
+	if err != nil {
+		return err
+	}
+	if !r.col.Typed {
+		push(sink, ci, c)
+		return nil
+	}
+	return convert(sink, ci, r.col.Kind, c)
+}
+
+func push(sink source.Sink, ci int, c cell) {
+	switch c.t {
+	case value.Boolean:
+		sink.Bool(ci, c.i != 0)
+	case value.Integer:
+		sink.Int(ci, c.i)
+	case value.Currency:
+		sink.Currency(ci, c.i)
+	case value.Decimal:
+		sink.Float(ci, c.f)
+	case value.DateTime:
+		sink.Date(ci, c.f)
+	case value.String:
+		sink.String(ci, c.b)
+	default:
+		sink.Blank(ci)
+	}
+}
+
+var pow10 = [...]int64{1, 10, 100, 1000, 10000}
+
+// decode reads a non-null value as the column's native type.
+func decode(l *leaf, v pq.Value) (cell, error) {
+	switch l.native {
+	case nBool:
+		if v.Boolean() {
+			return cell{t: value.Boolean, i: 1}, nil
+		}
+		return cell{t: value.Boolean}, nil
+	case nInt:
+		if v.Kind() == pq.Int32 {
+			return cell{t: value.Integer, i: int64(v.Int32())}, nil
+		}
+		return cell{t: value.Integer, i: v.Int64()}, nil
+	case nUint32:
+		return cell{t: value.Integer, i: int64(v.Uint32())}, nil
+	case nUint64:
+		u := v.Uint64()
+		if u > math.MaxInt64 {
+			return cell{}, fmt.Errorf("%d does not fit a whole number: %w", u, ErrValue)
+		}
+		return cell{t: value.Integer, i: int64(u)}, nil
+	case nFloat:
+		return cell{t: value.Decimal, f: float64(v.Float())}, nil
+	case nDouble:
+		return cell{t: value.Decimal, f: v.Double()}, nil
+	case nFloat16:
+		b := v.ByteArray()
+		if len(b) != 2 {
+			return cell{}, fmt.Errorf("a FLOAT16 of %d bytes: %w", len(b), ErrValue)
+		}
+		return cell{t: value.Decimal, f: float16(binary.LittleEndian.Uint16(b))}, nil
+	case nDecInt, nDecBytes:
+		return decodeDecimal(l, v)
+	case nDate:
+		return dateCell(unixOLE + float64(v.Int32()))
+	case nTimestamp:
+		n := v.Int64()
+		days, rem := n/l.perDay, n%l.perDay
+		if rem < 0 {
+			days--
+			rem += l.perDay
+		}
+		return dateCell(unixOLE + float64(days) + float64(rem)/float64(l.perDay))
+	case nInt96:
+		x := v.Int96()
+		nanos := int64(x[1])<<32 | int64(x[0])
+		julian := int64(int32(x[2]))
+		const julianUnix = 2440588
+		return dateCell(unixOLE + float64(julian-julianUnix) + float64(nanos)/86_400e9)
+	case nTime:
+		n := v.Int64()
+		if v.Kind() == pq.Int32 {
+			n = int64(v.Int32())
+		}
+		if n < 0 || n > l.perDay {
+			return cell{}, fmt.Errorf("a time of %d units is not within a day: %w", n, ErrValue)
+		}
+		return cell{t: value.DateTime, f: float64(n) / float64(l.perDay)}, nil
+	case nString:
+		return cell{t: value.String, b: v.ByteArray()}, nil
+	case nUUID:
+		b := v.ByteArray()
+		if len(b) != 16 {
+			return cell{}, fmt.Errorf("a UUID of %d bytes: %w", len(b), ErrValue)
+		}
+		return cell{t: value.String, b: []byte(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))}, nil
+	case nNull:
+		return cell{}, nil
+	}
+	return cell{}, fmt.Errorf("unsupported column: %w", ErrColumn)
+}
+
+func dateCell(ole float64) (cell, error) {
+	if !value.ValidDate(ole) {
+		return cell{}, fmt.Errorf("the date is outside the years 100 to 9999: %w", ErrValue)
+	}
+	return cell{t: value.DateTime, f: ole}, nil
+}
+
+func decodeDecimal(l *leaf, v pq.Value) (cell, error) {
+	var unscaled int64
+	fits := true
+	var bigv *big.Int
+	if l.native == nDecInt {
+		if v.Kind() == pq.Int32 {
+			unscaled = int64(v.Int32())
+		} else {
+			unscaled = v.Int64()
+		}
+	} else {
+		b := v.ByteArray()
+		if len(b) == 0 || len(b) > 32 {
+			return cell{}, fmt.Errorf("a DECIMAL of %d bytes: %w", len(b), ErrValue)
+		}
+		if len(b) <= 8 {
+			// Sign-extend the big-endian two's complement.
+			var x int64
+			if b[0]&0x80 != 0 {
+				x = -1
+			}
+			for _, c := range b {
+				x = x<<8 | int64(c)
+			}
+			unscaled = x
+		} else {
+			bigv = new(big.Int).SetBytes(b)
+			if b[0]&0x80 != 0 {
+				bigv.Sub(bigv, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
+			}
+			if bigv.IsInt64() {
+				unscaled = bigv.Int64()
+			} else {
+				fits = false
+			}
+		}
+	}
+	if l.currency && fits {
+		m := pow10[4-l.scale]
+		if unscaled > math.MaxInt64/m || unscaled < math.MinInt64/m {
+			return cell{}, fmt.Errorf("%s does not fit a fixed decimal number: %w", decimalText(unscaled, l.scale), ErrValue)
+		}
+		return cell{t: value.Currency, i: unscaled * m}, nil
+	}
+	var f float64
+	if fits {
+		f = float64(unscaled)
+	} else {
+		f, _ = new(big.Float).SetInt(bigv).Float64()
+	}
+	if l.currency {
+		return cell{}, fmt.Errorf("%g does not fit a fixed decimal number: %w", f/math.Pow10(l.scale), ErrValue)
+	}
+	return cell{t: value.Decimal, f: f / math.Pow10(l.scale)}, nil
+}
+
+func decimalText(unscaled int64, scale int) string {
+	s := strconv.FormatInt(unscaled, 10)
+	if scale == 0 {
+		return s
+	}
+	return s[:max(0, len(s)-scale)] + "." + s[max(0, len(s)-scale):]
+}
+
+// float16 converts IEEE 754 half-precision bits.
+func float16(h uint16) float64 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp := int(h>>10) & 0x1f
+	frac := float64(h & 0x3ff)
+	switch exp {
+	case 0:
+		return sign * frac / 1024 * math.Pow(2, -14)
+	case 0x1f:
+		if frac == 0 {
+			return math.Inf(int(sign))
+		}
+		return math.NaN()
+	}
+	return sign * (1 + frac/1024) * math.Pow(2, float64(exp-15))
+}
+
+// convert pushes a decoded value converted to kind k, as Power Query's
+// Table.TransformColumnTypes does.
+func convert(sink source.Sink, ci int, k csv.Kind, c cell) error {
+	if c.t == value.Blank || k == csv.Null {
+		sink.Blank(ci)
+		return nil
+	}
+	if c.t == value.String && k != csv.Text {
+		if csv.IsBlank(c.b) {
+			sink.Blank(ci)
+			return nil
+		}
+		if csvConvert(sink, ci, k, c.b) {
+			return nil
+		}
+		return fmt.Errorf("%q is not %s: %w", shorten(c.b), k, ErrValue)
+	}
+	switch k {
+	case csv.Text:
+		sink.String(ci, textOf(c))
+		return nil
+	case csv.Int, csv.Number, csv.Percentage, csv.Currency:
+		var f float64
+		switch c.t {
+		case value.Integer, value.Boolean:
+			if k == csv.Int {
+				sink.Int(ci, c.i)
+				return nil
+			}
+			if k == csv.Currency {
+				if c.i > math.MaxInt64/value.CurrencyScale || c.i < math.MinInt64/value.CurrencyScale {
+					return fmt.Errorf("%d does not fit a fixed decimal number: %w", c.i, ErrValue)
+				}
+				sink.Currency(ci, c.i*value.CurrencyScale)
+				return nil
+			}
+			f = float64(c.i)
+		case value.Currency:
+			if k == csv.Currency {
+				sink.Currency(ci, c.i)
+				return nil
+			}
+			if k == csv.Int {
+				// Round half to even on the units, exactly.
+				q, r := c.i/value.CurrencyScale, c.i%value.CurrencyScale
+				switch {
+				case r > value.CurrencyScale/2 || (r == value.CurrencyScale/2 && q%2 != 0):
+					q++
+				case r < -value.CurrencyScale/2 || (r == -value.CurrencyScale/2 && q%2 != 0):
+					q--
+				}
+				sink.Int(ci, q)
+				return nil
+			}
+			f = float64(c.i) / value.CurrencyScale
+		case value.Decimal:
+			f = c.f
+		}
+		switch k {
+		case csv.Int:
+			r := math.RoundToEven(f)
+			if math.IsNaN(r) || r >= math.MaxInt64 || r < math.MinInt64 {
+				return fmt.Errorf("%g does not fit a whole number: %w", f, ErrValue)
+			}
+			sink.Int(ci, int64(r))
+		case csv.Currency:
+			u, ok := value.FloatToCurrencyUnits(f)
+			if !ok {
+				return fmt.Errorf("%g does not fit a fixed decimal number: %w", f, ErrValue)
+			}
+			sink.Currency(ci, u)
+		default:
+			sink.Float(ci, f)
+		}
+		return nil
+	case csv.Bool:
+		switch c.t {
+		case value.Decimal:
+			sink.Bool(ci, c.f != 0)
+		default:
+			sink.Bool(ci, c.i != 0)
+		}
+		return nil
+	case csv.Date:
+		sink.Date(ci, math.Floor(c.f))
+		return nil
+	case csv.Time:
+		sink.Date(ci, c.f-math.Floor(c.f))
+		return nil
+	case csv.DateTime, csv.DateTimeZone:
+		sink.Date(ci, c.f)
+		return nil
+	}
+	return fmt.Errorf("no conversion to %s: %w", k, ErrColumn)
+}
+
+// csvConvert converts text with the CSV reader's parsers.
+func csvConvert(sink source.Sink, ci int, k csv.Kind, b []byte) bool {
+	switch k {
+	case csv.Int:
+		if v, ok := csv.ParseWhole(b); ok {
+			sink.Int(ci, v)
+			return true
+		}
+	case csv.Number:
+		if v, ok := csv.ParseFloat(b); ok {
+			sink.Float(ci, v)
+			return true
+		}
+	case csv.Percentage:
+		if v, ok := csv.ParsePercent(b); ok {
+			sink.Float(ci, v)
+			return true
+		}
+	case csv.Currency:
+		if v, ok := csv.ParseCurrency(b); ok {
+			sink.Currency(ci, v)
+			return true
+		}
+	case csv.Bool:
+		if v, ok := csv.ParseBool(b); ok {
+			sink.Bool(ci, v)
+			return true
+		}
+	case csv.Date:
+		if v, ok := csv.ParseDate(b); ok {
+			sink.Date(ci, v)
+			return true
+		}
+	case csv.DateTime, csv.DateTimeZone:
+		if v, ok := csv.ParseDateTime(b); ok {
+			sink.Date(ci, v)
+			return true
+		}
+	case csv.Time:
+		if v, ok := csv.ParseTime(b); ok {
+			sink.Date(ci, v)
+			return true
+		}
+	}
+	return false
+}
+
+// textOf formats a value as text: numbers in DAX's general format, dates
+// as en-US general dates, true/false in lower case as Power Query's
+// Text.From writes them.
+func textOf(c cell) []byte {
+	switch c.t {
+	case value.String:
+		return c.b
+	case value.Boolean:
+		if c.i != 0 {
+			return []byte("true")
+		}
+		return []byte("false")
+	case value.Integer:
+		return strconv.AppendInt(nil, c.i, 10)
+	case value.Currency:
+		return []byte(value.FormatCurrencyUnits(c.i))
+	case value.Decimal:
+		return []byte(value.FormatGeneral(c.f))
+	case value.DateTime:
+		return []byte(value.FormatGeneralDate(c.f))
+	}
+	return nil
+}
+
+// shorten bounds the bytes of a bad value quoted in an error.
+func shorten(b []byte) string {
+	const maxShown = 40
+	if len(b) <= maxShown {
+		return string(b)
+	}
+	n := maxShown
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n]) + "…"
+}
