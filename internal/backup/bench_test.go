@@ -209,3 +209,21 @@ func BenchmarkRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWriteOneLargeObject compresses a 256 MiB object: the pieces
+// of one object are compressed in parallel as those of many are.
+func BenchmarkWriteOneLargeObject(b *testing.B) {
+	data := genObject(78, 1, 256<<20)
+	model := []byte(`{}`)
+	mi := &memImage{data: map[image.Hash][]byte{image.Sum(data): data, image.Sum(model): model}}
+	mi.m = &image.Manifest{Database: "One", Model: image.Sum(model), Objects: []image.ObjectRef{
+		{Hash: image.Sum(model), Size: 2, Kind: image.KindModel}, {Hash: image.Sum(data), Size: int64(len(data)), Kind: image.KindDict}}}
+	b.SetBytes(mi.size())
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := Write(context.Background(), io.Discard, Source{Manifest: mi.m, Objects: mi, Verified: true}, WriteOptions{Compress: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.report(b, mi.size())
+}

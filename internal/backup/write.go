@@ -344,7 +344,7 @@ func prepareObject(ctx context.Context, src Source, enc *zstd.Encoder, o *wobj) 
 		if bp == nil {
 			bp = new([]byte)
 		}
-		c := enc.EncodeAll(data, (*bp)[:0])
+		c := compress(enc, data, (*bp)[:0])
 		*bp = c
 		if len(c) < len(data) {
 			o.payload, o.enc, o.comp = c, encodingZstd, bp
@@ -353,6 +353,32 @@ func prepareObject(ctx context.Context, src Source, enc *zstd.Encoder, o *wobj) 
 		}
 	}
 	return nil
+}
+
+// zstdChunk is the piece of a large object compressed on its own
+// goroutine: an image with a few large objects (big dictionaries)
+// still compresses on every core. Each piece is a zstd frame; frames
+// concatenated decode as one.
+const zstdChunk = 4 << 20
+
+// compress appends data's zstd frames to dst.
+func compress(enc *zstd.Encoder, data, dst []byte) []byte {
+	if len(data) <= 2*zstdChunk {
+		return enc.EncodeAll(data, dst)
+	}
+	parts := make([][]byte, (len(data)+zstdChunk-1)/zstdChunk)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			// The encoder runs at most its concurrency of these at once.
+			parts[i] = enc.EncodeAll(data[i*zstdChunk:min((i+1)*zstdChunk, len(data))], nil)
+		})
+	}
+	wg.Wait()
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	return dst
 }
 
 // frameHeader appends an object's frame header: tag, hash, kind,
