@@ -35,15 +35,6 @@ func starModel(b *testing.B) *Model {
 	return benchModel
 }
 
-// starModelN builds the retail star schema with n sales rows.
-func starModelN(t testing.TB, n int64) *Model {
-	m, err := buildStar(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func buildStar(rows int64) (*Model, error) {
 	var benchModel *Model
 	var benchErr error
