@@ -51,8 +51,8 @@ func (p *Packed) Get(i int) uint32 {
 }
 
 // Unpack writes values [start, start+len(out)) to out. It is the inner loop
-// of every scan, so the common widths have their own loops: byte-aligned
-// widths read straight from the words, the others use a shift register.
+// of every scan: byte-aligned widths read straight from the words, the
+// others use a branchless two-word read.
 func (p *Packed) Unpack(start int, out []uint32) {
 	if p.Width == 0 {
 		clear(out)
@@ -69,26 +69,17 @@ func (p *Packed) Unpack(start int, out []uint32) {
 		unpack32(p.Words, start, out)
 		return
 	}
+	// Branchless: every value is read from two adjacent words (the padding
+	// word makes the second always exist). (x<<1)<<(63-off) is x<<(64-off)
+	// without the undefined shift by 64 when off is 0.
 	w := uint64(p.Width)
 	mask := uint64(1)<<w - 1
-	pos := uint64(start) * w
-	word, off := pos/64, pos%64
 	words := p.Words
-	cur := words[word] >> off
-	avail := 64 - off
+	pos := uint64(start) * w
 	for i := range out {
-		if avail >= w {
-			out[i] = uint32(cur & mask)
-			cur >>= w
-			avail -= w
-			continue
-		}
-		word++
-		next := words[word]
-		v := cur | next<<avail
-		out[i] = uint32(v & mask)
-		cur = next >> (w - avail)
-		avail = 64 - (w - avail)
+		wi, off := pos>>6, pos&63
+		out[i] = uint32((words[wi]>>off | (words[wi+1]<<1)<<(63-off)) & mask)
+		pos += w
 	}
 }
 
