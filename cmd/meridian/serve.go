@@ -44,6 +44,12 @@ type serveConfig struct {
 	QueryTimeout    time.Duration `yaml:"query-timeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	KeepVersions    int           `yaml:"keep-versions"`
+	// Replication (see serve_replication.go).
+	Publish        string        `yaml:"publish"`
+	Follow         string        `yaml:"follow"`
+	Takeover       bool          `yaml:"takeover"`
+	FollowInterval time.Duration `yaml:"follow-interval"`
+	LeaseTTL       time.Duration `yaml:"lease-ttl"`
 }
 
 // stringList is a YAML sequence of strings, or one string.
@@ -73,6 +79,8 @@ func defaultServeConfig() serveConfig {
 		QueryTimeout:    10 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
 		KeepVersions:    1,
+		FollowInterval:  2 * time.Second,
+		LeaseTTL:        15 * time.Second,
 	}
 }
 
@@ -118,6 +126,7 @@ func bindServeFlags(f *pflag.FlagSet, cfg *serveConfig, configFile *string) {
 	f.DurationVar(&cfg.QueryTimeout, "query-timeout", cfg.QueryTimeout, "longest a DAX query may run")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long shutdown waits for queries in flight")
 	f.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each database kept on disk")
+	bindReplicationFlags(f, cfg)
 }
 
 // resolveServeConfig merges the defaults, the YAML file and the flags set
@@ -153,6 +162,7 @@ func resolveServeConfig(flags *pflag.FlagSet, file string, fromFlags serveConfig
 	set("query-timeout", func() { cfg.QueryTimeout = fromFlags.QueryTimeout })
 	set("shutdown-timeout", func() { cfg.ShutdownTimeout = fromFlags.ShutdownTimeout })
 	set("keep-versions", func() { cfg.KeepVersions = fromFlags.KeepVersions })
+	setReplication(set, &cfg, fromFlags)
 
 	if cfg.DataDir == "" {
 		return cfg, errors.New("data-dir must not be empty")
@@ -186,6 +196,9 @@ func resolveServeConfig(flags *pflag.FlagSet, file string, fromFlags serveConfig
 	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return cfg, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+	}
+	if err := checkReplication(cfg); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -237,7 +250,15 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		Name: cfg.Name, Region: cfg.Region, BackupStore: cfg.BackupStore,
 		MaxTMSLBytes: cfg.MaxTMSLBytes, MaxRequestBytes: cfg.MaxRequestBytes,
 		QueryTimeout: cfg.QueryTimeout, Logger: log,
+		Replication: replicationOptions(cfg),
 	})
+	// A primary takes the publishing lease before it serves: when another
+	// server holds it, serve stops here with a message naming it.
+	if err := s.StartReplication(ctx); err != nil {
+		ln.Close()
+		m.Close()
+		return fmt.Errorf("replication: %w", err)
+	}
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

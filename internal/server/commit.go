@@ -272,8 +272,14 @@ func (m *Manager) rename(ctx context.Context, from, to string) error {
 	}
 	nv := *cur
 	nv.Name, nv.Manifest = man.Database, man
-	m.swap(from, nil)
+	if value.FoldText(from) == value.FoldText(nv.Name) {
+		m.swap(nv.Name, &nv) // only the case changed: one database
+		return nil
+	}
+	// The new name first, so that replication publishes it before the
+	// old name's tombstone and followers never have neither.
 	m.swap(nv.Name, &nv)
+	m.swap(from, nil)
 	return nil
 }
 

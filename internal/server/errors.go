@@ -49,6 +49,27 @@ var (
 	// ErrCancelled: the operation was cancelled (DELETE of a refresh, or
 	// the client went away).
 	ErrCancelled = errors.New("server: operation cancelled")
+	// ErrReadOnly: a write sent to a follower, which takes writes only
+	// from its primary (through the replication store).
+	ErrReadOnly = errors.New("server: read-only replica")
+	// ErrFenced: a write sent to a former primary that lost its
+	// publishing lease.
+	ErrFenced = errors.New("server: fenced")
+	// ErrCatchingUp: a write sent to a new primary still bringing its
+	// databases to what the replication store holds.
+	ErrCatchingUp = errors.New("server: catching up with the replication store")
+	// ErrLeaseHeld: a promotion refused because another server holds the
+	// publishing lease (take it over to promote anyway).
+	ErrLeaseHeld = errors.New("server: the publishing lease is held by another server")
+	// ErrReplication: the replication store cannot be used (unreachable,
+	// no permission, a bad URL).
+	ErrReplication = errors.New("server: replication store")
+	// ErrSyncSource: the source server of a synchronize failed to answer or
+	// sent something wrong.
+	ErrSyncSource = errors.New("server: synchronize source")
+	// ErrNoObject: GET /objects/{hash} of an object the server does not
+	// hold.
+	ErrNoObject = errors.New("server: no such image object")
 )
 
 // statusTable is the one mapping from error causes to HTTP statuses and
@@ -65,6 +86,7 @@ var statusTable = []struct {
 	{ErrNotFound, http.StatusNotFound, "DatabaseNotFound"},
 	{catalog.ErrNotFound, http.StatusNotFound, "DatabaseNotFound"},
 	{ErrRefreshNotFound, http.StatusNotFound, "RefreshNotFound"},
+	{ErrNoObject, http.StatusNotFound, "ImageObjectNotFound"},
 	{ErrObjectNotFound, http.StatusBadRequest, "ObjectNotFound"},
 	{process.ErrNotFound, http.StatusBadRequest, "ObjectNotFound"},
 	{ErrBusy, http.StatusConflict, "DatabaseBusy"},
@@ -85,6 +107,14 @@ var statusTable = []struct {
 	// a problem with the model or its data, which the caller can fix.
 	{process.ErrSource, http.StatusUnprocessableEntity, "SourceFailed"},
 	{ErrCancelled, http.StatusConflict, "Cancelled"},
+	// A write a server's role refuses: the caller sends it to the
+	// primary instead (the message names it).
+	{ErrReadOnly, http.StatusConflict, "ReadOnlyReplica"},
+	{ErrFenced, http.StatusConflict, "Fenced"},
+	{ErrLeaseHeld, http.StatusConflict, "LeaseHeld"},
+	{ErrCatchingUp, http.StatusServiceUnavailable, "CatchingUp"},
+	{ErrSyncSource, http.StatusBadGateway, "SynchronizeSourceFailed"},
+	{ErrReplication, http.StatusBadGateway, "ReplicationStoreFailed"},
 	{ErrNotSupported, http.StatusNotImplemented, "NotSupported"},
 	{ErrNotReady, http.StatusServiceUnavailable, "NotReady"},
 	{ErrClosed, http.StatusServiceUnavailable, "ShuttingDown"},

@@ -85,6 +85,10 @@ type Manager struct {
 
 	gc gcState
 
+	// repl, when set, gates writes (a follower takes only its own) and
+	// hears every commit to publish it (replication.go).
+	repl atomic.Pointer[Replicator]
+
 	// testHookRefresh, set by tests only, runs at the start of every
 	// refresh's processing: tests hold a refresh there to race it.
 	testHookRefresh func(ctx context.Context)
@@ -318,6 +322,11 @@ func (m *Manager) acquire(ctx context.Context, names ...string) (wctx context.Co
 	if !m.ready.Load() {
 		return nil, nil, ErrNotReady
 	}
+	if r := m.repl.Load(); r != nil {
+		if err := r.allowWrite(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	keys := make([]string, 0, len(names))
 	for _, n := range names {
 		k := value.FoldText(n)
@@ -373,6 +382,9 @@ func (m *Manager) swap(name string, v *Version) {
 	m.mu.Unlock()
 	if m.opts.OnCommit != nil {
 		m.opts.OnCommit(name, v)
+	}
+	if r := m.repl.Load(); r != nil {
+		r.committed(name, v)
 	}
 	m.gc.schedule()
 }

@@ -46,6 +46,9 @@ type Options struct {
 	// Registry receives the metrics; a new registry (with the Go runtime
 	// and process collectors) if nil.
 	Registry *prometheus.Registry
+	// Replication is the server's part in replication, begun by
+	// StartReplication (replication.go).
+	Replication ReplicationOptions
 }
 
 // Server is Meridian's HTTP API over a Manager (see the package
@@ -57,6 +60,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	jobs    *jobs
+	repl    *Replicator
 	handler http.Handler
 }
 
@@ -89,6 +93,8 @@ func New(m *Manager, opts Options) *Server {
 	s := &Server{m: m, opts: opts, log: opts.Logger, reg: reg}
 	s.metrics = newMetrics(reg, m)
 	s.jobs = newJobs(s)
+	s.repl = newReplicator(m, opts.Replication, opts.Name, opts.Logger, newReplMetrics(reg))
+	reg.MustRegister(replCollector{s.repl})
 	s.handler = s.routes()
 	return s
 }
@@ -99,7 +105,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Shutdown cancels the refreshes the refresh API is running (they end
 // "cancelled" and commit nothing) and waits for them, or for ctx.
 // Synchronous TMSL commands in flight end when the manager closes.
-func (s *Server) Shutdown(ctx context.Context) error { return s.jobs.shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.jobs.shutdown(ctx)
+	// After the refreshes: a primary publishes what they committed.
+	return errors.Join(err, s.repl.Stop(ctx))
+}
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -115,6 +125,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /servers/{server}/models/{db}/refreshes/{id}", s.jobs.get)
 	mux.HandleFunc("DELETE /servers/{server}/models/{db}/refreshes/{id}", s.jobs.cancel)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	s.replicationRoutes(mux)
 	return s.wrap(mux)
 }
 
@@ -299,7 +310,10 @@ type databaseInfo struct {
 	SizeBytes     int64      `json:"sizeBytes"`
 	ImageHash     string     `json:"imageHash"`
 	Role          string     `json:"role"`
-	Error         string     `json:"error,omitempty"`
+	// LagSeconds and VersionsBehind are a follower's lag (replication.go).
+	LagSeconds     *float64 `json:"lagSeconds,omitempty"`
+	VersionsBehind *int64   `json:"versionsBehind,omitempty"`
+	Error          string   `json:"error,omitempty"`
 }
 
 func info(v *Version) databaseInfo {
@@ -323,7 +337,9 @@ func (s *Server) listDatabases(w http.ResponseWriter, _ *http.Request) {
 	}
 	out := []databaseInfo{}
 	for _, v := range s.m.Databases() {
-		out = append(out, info(v))
+		d := info(v)
+		s.annotate(&d)
+		out = append(out, d)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

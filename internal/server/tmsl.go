@@ -27,9 +27,13 @@ type ExecResult struct {
 // in memory and written, and nothing is committed unless every operation
 // succeeds (see txn.commit for the one exception across databases).
 //
-// backup, restore and synchronize are refused with ErrNotSupported until
-// the packages that implement them exist.
+// synchronize pulls a database from another server (synchronize.go); it
+// is refused inside a sequence. backup and restore are refused with
+// ErrNotSupported until the packages that implement them exist.
 func (m *Manager) Execute(ctx context.Context, cmd *model.Command) (*ExecResult, error) {
+	if cmd.Kind == model.CommandSynchronize {
+		return m.synchronize(ctx, cmd.Synchronize) // synchronize.go
+	}
 	ops := []*model.Command{cmd}
 	maxPar := 0
 	if cmd.Kind == model.CommandSequence {

@@ -1,0 +1,458 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/meridian-olap/meridian/client"
+	"github.com/meridian-olap/meridian/internal/image"
+	"github.com/meridian-olap/meridian/internal/model"
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// Limits on what a synchronize accepts from its source, whatever the
+// source claims.
+const (
+	syncMaxManifest  = 64 << 20 // bytes of a manifest
+	syncMaxObject    = 1 << 30  // bytes of one object
+	syncMaxStaged    = 256 << 20
+	syncParallelism  = 4
+	syncAttempts     = 3 // a source that commits during the transfer is read again
+	syncDefaultWait  = time.Minute
+	syncObjectWait   = 10 * time.Minute
+	syncMaxErrorBody = 4 << 10
+)
+
+// errSourceChanged: an object the source's manifest listed is gone from
+// the source, which has committed a newer version and collected the old
+// one; the transfer starts again from the manifest.
+var errSourceChanged = errors.New("the source committed a newer version during the transfer")
+
+// synchronize runs TMSL synchronize: it pulls the current image of a
+// database from another Meridian server (GET /images/{db}, then GET
+// /objects/{hash} for each object this server does not hold, in parallel,
+// each verified against its hash and size), applies synchronizeSecurity
+// to the model, and commits the image through CommitImage, which checks
+// and decodes all of it first. An image whose content is unchanged keeps
+// the source's version when it is above the local one, so that the two
+// servers are in sync (same version and image hash); otherwise it becomes
+// the next local version.
+//
+// The source is a connection string (client.ParseConnectionString):
+// Data Source lists the source servers, tried in order; Initial Catalog,
+// when given, names the database on the source (by default the same
+// name). Keys Analysis Services tools add and Meridian has no use for
+// (Provider, Integrated Security, Persist Security Info, Impersonation
+// Level, Application Name) are ignored.
+func (m *Manager) synchronize(ctx context.Context, cmd *model.Synchronize) (*ExecResult, error) {
+	if !m.ready.Load() {
+		return nil, ErrNotReady
+	}
+	// Refuse on a follower before transferring anything.
+	if r := m.repl.Load(); r != nil {
+		if err := r.allowWrite(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSyncName(cmd.Database); err != nil {
+		return nil, err
+	}
+	cs, err := parseSyncSource(cmd.Source)
+	if err != nil {
+		return nil, err
+	}
+	srcDB := cmd.Database
+	if cs.Catalog != "" {
+		srcDB = cs.Catalog
+	}
+	p := &puller{m: m, hc: &http.Client{}, timeout: cs.Timeout}
+	if p.timeout == 0 {
+		p.timeout = syncDefaultWait
+	}
+	for _, s := range cs.Sources {
+		if s.Alias {
+			return nil, fmt.Errorf("%w: synchronize source %s: link:// aliases are not resolved by the server; give the source server's URL", ErrBadRequest, s.URL)
+		}
+		p.sources = append(p.sources, s.URL)
+	}
+	var lastErr error
+	for range syncAttempts {
+		res, err := p.pull(ctx, srcDB, cmd.Database, cmd.SynchronizeSecurity)
+		if !errors.Is(err, errSourceChanged) {
+			return res, err
+		}
+		lastErr = err
+		m.log.Info("synchronize: the source changed during the transfer; starting again", "database", cmd.Database, "err", err)
+	}
+	return nil, fmt.Errorf("%w: synchronize %q: %w", ErrSyncSource, cmd.Database, lastErr)
+}
+
+func checkSyncName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: synchronize: the database has no name", ErrBadRequest)
+	}
+	return nil
+}
+
+// syncIgnoredKeys are connection-string keys of Analysis Services tools
+// that mean nothing to Meridian.
+var syncIgnoredKeys = map[string]bool{
+	"provider": true, "integrated security": true, "persist security info": true,
+	"impersonation level": true, "application name": true,
+}
+
+// parseSyncSource parses a synchronize source connection string.
+func parseSyncSource(s string) (*client.ConnString, error) {
+	cs, err := client.ParseConnectionString(dropSyncKeys(s))
+	if err != nil {
+		return nil, fmt.Errorf("%w: synchronize.source: %w", ErrBadRequest, err)
+	}
+	return cs, nil
+}
+
+// dropSyncKeys removes the pairs whose keys syncIgnoredKeys lists. It
+// splits on semicolons outside quotes; what it cannot read it leaves to
+// the connection-string parser, which says what is wrong.
+func dropSyncKeys(s string) string {
+	var parts []string
+	var quote byte
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			switch {
+			case quote != 0 && c == quote:
+				quote = 0
+			case quote == 0 && (c == '"' || c == '\'') && i > 0 && strings.TrimSpace(s[strings.LastIndexAny(s[:i], "=;")+1:i]) == "":
+				quote = c
+			}
+			if quote != 0 || c != ';' {
+				continue
+			}
+		}
+		parts = append(parts, s[start:i])
+		start = i + 1
+	}
+	if quote != 0 {
+		return s
+	}
+	kept := parts[:0]
+	for _, p := range parts {
+		k, _, ok := strings.Cut(p, "=")
+		if ok && syncIgnoredKeys[strings.ToLower(strings.Join(strings.Fields(k), " "))] {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, ";")
+}
+
+// puller transfers one image from a source server.
+type puller struct {
+	m       *Manager
+	hc      *http.Client
+	sources []string
+	timeout time.Duration
+}
+
+// pull transfers and commits the image once.
+func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecResult, error) {
+	start := time.Now()
+	base, man, err := p.manifest(ctx, srcDB)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range man.Objects {
+		if o.Size > syncMaxObject {
+			return nil, fmt.Errorf("%w: %s lists object %s of %d bytes (the limit is %d)", ErrSyncSource, base, o.Hash, o.Size, int64(syncMaxObject))
+		}
+	}
+	src := &syncReader{p: p, base: base, refs: map[image.Hash]image.ObjectRef{}, staged: map[image.Hash][]byte{}}
+	for _, o := range man.Objects {
+		src.refs[o.Hash] = o
+	}
+	// The model decides the security rewrite, so it comes first.
+	tmsl, err := src.ReadObject(ctx, man.Model)
+	if err != nil {
+		return nil, err
+	}
+	if !p.m.cat.HasObject(man.Model) {
+		src.staged[man.Model] = tmsl // read once more by the commit
+	}
+	out, newModel, err := rewriteModel(tmsl, name, security)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the model of %q on %s: %w", ErrSyncSource, srcDB, base, err)
+	}
+	target := man
+	changed := newModel != nil
+	if changed {
+		h := image.Sum(newModel)
+		target = &image.Manifest{Database: name, Version: man.Version, CommitTime: man.CommitTime, State: man.State,
+			LastProcessed: man.LastProcessed, Model: h, Data: man.Data}
+		for _, o := range man.Objects {
+			if o.Hash != man.Model {
+				target.Objects = append(target.Objects, o)
+			}
+		}
+		target.Objects = append(target.Objects, image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel})
+		src.refs[h] = image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel}
+		src.staged[h] = newModel
+	}
+
+	cur, err := p.m.Current(name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if cur != nil && cur.Manifest.ContentHash() == target.ContentHash() && cur.Manifest.Version >= man.Version {
+		return &ExecResult{Messages: []string{fmt.Sprintf("database %q is in sync with %s already (version %d, image %s)%s",
+			cur.Name, base, cur.Manifest.Version, cur.Manifest.ContentHash(), out)}}, nil
+	}
+
+	var missing []image.ObjectRef
+	held := 0
+	for _, o := range target.Objects {
+		if _, ok := src.staged[o.Hash]; ok {
+			continue
+		}
+		if p.m.cat.HasObject(o.Hash) {
+			held++
+			continue
+		}
+		missing = append(missing, o)
+	}
+	if err := src.prefetch(ctx, missing); err != nil {
+		return nil, err
+	}
+	keep := !changed && (cur == nil || cur.Manifest.Version < man.Version)
+	v, err := p.m.CommitImage(ctx, name, target, src, CommitImageOptions{KeepVersion: keep, Overwrite: true})
+	if err != nil {
+		if errors.Is(err, errSourceChanged) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("synchronize %q from %s: %w", name, base, err)
+	}
+	n, bytes := src.counts()
+	msg := fmt.Sprintf("database %q synchronized from %s (database %q version %d): committed as version %d, image %s; %d objects (%d bytes) transferred, %d held already, in %v",
+		v.Name, base, man.Database, man.Version, v.Manifest.Version, v.Manifest.ContentHash(), n, bytes, held, time.Since(start).Round(time.Millisecond))
+	p.m.log.Info("synchronized", "database", v.Name, "source", base, "version", v.Manifest.Version, "objects", n, "bytes", bytes)
+	return &ExecResult{Messages: []string{msg + out}}, nil
+}
+
+// manifest fetches and checks the source's manifest, trying each source
+// server in order.
+func (p *puller) manifest(ctx context.Context, srcDB string) (string, *image.Manifest, error) {
+	var errs []error
+	for _, base := range p.sources {
+		body, status, err := p.get(ctx, base+"/images/"+url.PathEscape(srcDB), syncMaxManifest, p.timeout)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case status == http.StatusNotFound:
+			return "", nil, fmt.Errorf("%w: synchronize: the source %s has no database %q (%s)", ErrBadRequest, base, srcDB, errorText(body))
+		case status != http.StatusOK:
+			errs = append(errs, fmt.Errorf("%s answered %d: %s", base, status, errorText(body)))
+			continue
+		}
+		man, err := image.Unmarshal(body)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: the manifest of %q from %s: %w", ErrSyncSource, srcDB, base, err)
+		}
+		if !value.EqualText(man.Database, srcDB) {
+			return "", nil, fmt.Errorf("%w: %s answered the manifest of %q when asked for %q", ErrSyncSource, base, man.Database, srcDB)
+		}
+		return base, man, nil
+	}
+	return "", nil, fmt.Errorf("%w: no source server answered: %w", ErrSyncSource, errors.Join(errs...))
+}
+
+// get reads a URL's body, at most limit bytes.
+func (p *puller) get(ctx context.Context, u string, limit int64, timeout time.Duration) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+	}
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		limit = syncMaxErrorBody
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if int64(len(body)) > limit {
+		if resp.StatusCode != http.StatusOK {
+			body = body[:limit]
+		} else {
+			return nil, 0, fmt.Errorf("%w: GET %s: more than %d bytes", ErrSyncSource, u, limit)
+		}
+	}
+	return body, resp.StatusCode, nil
+}
+
+// errorText is the message of a JSON error answer, or the body.
+func errorText(body []byte) string {
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+		return e.Error.Code + ": " + e.Error.Message
+	}
+	return strings.TrimSpace(string(bytes.ToValidUTF8(body, []byte("?"))))
+}
+
+// syncReader is the object reader CommitImage reads the pulled image
+// through: objects fetched ahead (verified) are handed over from memory,
+// any other listed object is fetched (and verified) when asked for.
+type syncReader struct {
+	p    *puller
+	base string
+	refs map[image.Hash]image.ObjectRef
+
+	mu      sync.Mutex
+	staged  map[image.Hash][]byte
+	fetched int
+	bytes   int64
+}
+
+// prefetch fetches objects in parallel, as many as syncMaxStaged bytes
+// allows; the rest are fetched when the commit reads them.
+func (r *syncReader) prefetch(ctx context.Context, refs []image.ObjectRef) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(syncParallelism)
+	budget := int64(syncMaxStaged)
+	for _, o := range refs {
+		if o.Size > budget {
+			continue
+		}
+		budget -= o.Size
+		g.Go(func() error {
+			data, err := r.fetch(gctx, o)
+			if err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.staged[o.Hash] = data
+			r.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// ReadObject returns a staged object (once: the caller owns the bytes),
+// or fetches one the manifest lists.
+func (r *syncReader) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
+	r.mu.Lock()
+	data, ok := r.staged[h]
+	delete(r.staged, h)
+	r.mu.Unlock()
+	if ok {
+		return data, nil
+	}
+	ref, ok := r.refs[h]
+	if !ok {
+		return nil, fmt.Errorf("read object %s: %w: not listed in the manifest", h, image.ErrNotFound)
+	}
+	if r.p.m.cat.HasObject(h) {
+		return r.p.m.cat.ReadObject(ctx, h)
+	}
+	return r.fetch(ctx, ref)
+}
+
+// fetch reads one object from the source and verifies its size and
+// hash.
+func (r *syncReader) fetch(ctx context.Context, o image.ObjectRef) ([]byte, error) {
+	wait := r.p.timeout
+	if wait == syncDefaultWait {
+		wait = syncObjectWait
+	}
+	u := r.base + "/objects/" + o.Hash.String()
+	data, status, err := r.p.get(ctx, u, o.Size, wait)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrSyncSource, err)
+	case status == http.StatusNotFound:
+		return nil, fmt.Errorf("%w: object %s is gone from %s", errSourceChanged, o.Hash, r.base)
+	case status != http.StatusOK:
+		return nil, fmt.Errorf("%w: GET %s answered %d: %s", ErrSyncSource, u, status, errorText(data))
+	case int64(len(data)) != o.Size:
+		return nil, fmt.Errorf("%w: object %s from %s has %d bytes, the manifest lists %d", ErrSyncSource, o.Hash, r.base, len(data), o.Size)
+	}
+	if err := image.Verify(o.Hash, data); err != nil {
+		return nil, fmt.Errorf("%w: object %s from %s: %w", ErrSyncSource, o.Hash, r.base, err)
+	}
+	r.mu.Lock()
+	r.fetched++
+	r.bytes += int64(len(data))
+	r.mu.Unlock()
+	return data, nil
+}
+
+func (r *syncReader) counts() (int, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetched, r.bytes
+}
+
+// rewriteModel applies synchronizeSecurity and the local name to the
+// source's model object. It returns the new object (nil when nothing
+// changes, so that the image stays the source's) and a note for the
+// answer's messages.
+func rewriteModel(tmsl []byte, name, security string) (note string, out []byte, err error) {
+	def, err := model.Parse(tmsl)
+	if err != nil {
+		return "", nil, err
+	}
+	changed := false
+	if def.Name != name {
+		def.Name, changed = name, true
+	}
+	switch security {
+	case model.SecurityIgnoreSecurity:
+		if len(def.Model.Roles) > 0 {
+			note = fmt.Sprintf("; synchronizeSecurity ignoreSecurity: %d role(s) left out", len(def.Model.Roles))
+			def.Model.Roles, changed = nil, true
+		}
+	case model.SecuritySkipMembership, "":
+		n := 0
+		for _, r := range def.Model.Roles {
+			if r != nil && len(r.Members) > 0 {
+				n += len(r.Members)
+				r.Members, changed = nil, true
+			}
+		}
+		if n > 0 {
+			note = fmt.Sprintf("; synchronizeSecurity skipMembership: %d role member(s) left out", n)
+		}
+	}
+	if !changed {
+		return note, nil, nil
+	}
+	out, err = json.Marshal(def)
+	if err != nil {
+		return "", nil, err
+	}
+	// What is committed must be exactly what a restart parses.
+	if _, err := model.Parse(out); err != nil {
+		return "", nil, err
+	}
+	return note, out, nil
+}
