@@ -166,7 +166,9 @@ func TestSynchronizeErrors(t *testing.T) {
 	long := func(w http.ResponseWriter, _ *http.Request, real []byte) { w.Write(append(real, 0)) }
 	gone := func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusNotFound) }
 	broken := func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusInternalServerError) }
-	rename := func(b []byte) []byte { return []byte(strings.Replace(string(b), `"database": "Tiny"`, `"database": "Other"`, 1)) }
+	rename := func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), `"database": "Tiny"`, `"database": "Other"`, 1))
+	}
 	garbage := func([]byte) []byte { return []byte(`{"format":1,"database":`) }
 	huge := func(b []byte) []byte {
 		m, err := image.Unmarshal(b)
