@@ -56,5 +56,15 @@ $(STATICCHECK):
 demo: build
 	$(BIN)/meridian demo $(DEMO_ARGS)
 
+## bench: Meridian against DuckDB and against the memory-bandwidth limit,
+## at scale factor BENCH_SF (10: ten million sales rows); writes
+## docs/benchmarks.md and docs/benchmarks.json. The harness is its own
+## module (bench/go.mod) so that DuckDB's cgo build stays out of the
+## server. BENCH_ARGS passes options (cd bench && go run . -h lists them).
+BENCH_SF   ?= 10
+BENCH_ARGS ?=
+bench: build
+	cd bench && $(GO) run . --sf $(BENCH_SF) --out ../docs --meridian ../$(BIN)/meridian $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BIN)
