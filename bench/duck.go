@@ -168,4 +168,3 @@ func (d *duck) checkLoad(ctx context.Context, schema string, data *dataSet) erro
 	}
 	return nil
 }
-

@@ -487,4 +487,3 @@ func profileWorst(ctx context.Context, r *report, m *engine.Model, work string, 
 	}
 	return out
 }
-

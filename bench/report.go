@@ -265,4 +265,3 @@ func (r *report) writeMarkdown(path string) error {
 	w("Total run time: %.0f s.\n", r.Seconds)
 	return writeAtomic(path, []byte(b.String()))
 }
-

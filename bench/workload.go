@@ -30,8 +30,8 @@ const amount = `SUM(s."Quantity" * s."Net Price")`
 var workload = []query{
 	{
 		ID: "q01", Name: "sales by category", Kind: kindStar,
-		DAX: `EVALUATE SUMMARIZECOLUMNS('Product'[Category], "Sales Amount", [Sales Amount])`,
-		SQL: `SELECT p."Category", ` + amount + ` FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1`,
+		DAX:  `EVALUATE SUMMARIZECOLUMNS('Product'[Category], "Sales Amount", [Sales Amount])`,
+		SQL:  `SELECT p."Category", ` + amount + ` FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1`,
 		Cols: []string{"Sales[ProductKey]", "Sales[Quantity]", "Sales[Net Price]", "Product[Category]"},
 	},
 	{
@@ -51,8 +51,8 @@ JOIN "Date" d ON d."Date" = s."Order Date" WHERE d."Year" = 2023 GROUP BY 1, 2, 
 	},
 	{
 		ID: "q04", Name: "distinct customers by category", Kind: kindStar,
-		DAX: `EVALUATE SUMMARIZECOLUMNS('Product'[Category], "Customers", [Customers])`,
-		SQL: `SELECT p."Category", COUNT(DISTINCT s."CustomerKey") FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1`,
+		DAX:  `EVALUATE SUMMARIZECOLUMNS('Product'[Category], "Customers", [Customers])`,
+		SQL:  `SELECT p."Category", COUNT(DISTINCT s."CustomerKey") FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1`,
 		Cols: []string{"Sales[ProductKey]", "Sales[CustomerKey]", "Product[Category]"},
 	},
 	{
@@ -79,8 +79,8 @@ FROM m a LEFT JOIN m b ON b.y = a.y - 1 AND b.mo = a.mo`,
 	},
 	{
 		ID: "q08", Name: "top 10 products by sales (TOPN)", Kind: kindStar,
-		DAX: `EVALUATE TOPN(10, SUMMARIZECOLUMNS('Product'[Product], "Sales Amount", [Sales Amount]), [Sales Amount], DESC)`,
-		SQL: `SELECT p."Product", ` + amount + ` amt FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1 ORDER BY amt DESC LIMIT 10`,
+		DAX:  `EVALUATE TOPN(10, SUMMARIZECOLUMNS('Product'[Product], "Sales Amount", [Sales Amount]), [Sales Amount], DESC)`,
+		SQL:  `SELECT p."Product", ` + amount + ` amt FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1 ORDER BY amt DESC LIMIT 10`,
 		Cols: []string{"Sales[ProductKey]", "Sales[Quantity]", "Sales[Net Price]", "Product[Product]"},
 	},
 	{
@@ -156,20 +156,20 @@ WHERE c."Birth Year" >= 1990 GROUP BY 1`,
 	},
 	{
 		ID: "q15", Name: "single table: grand totals", Kind: kindScan,
-		DAX: `EVALUATE ROW("Sales Amount", [Sales Amount], "Units", [Units], "Orders", [Orders])`,
-		SQL: `SELECT ` + amount + `, SUM(s."Quantity"), COUNT(*) FROM "Sales" s`,
+		DAX:  `EVALUATE ROW("Sales Amount", [Sales Amount], "Units", [Units], "Orders", [Orders])`,
+		SQL:  `SELECT ` + amount + `, SUM(s."Quantity"), COUNT(*) FROM "Sales" s`,
 		Cols: []string{"Sales[Quantity]", "Sales[Net Price]"},
 	},
 	{
 		ID: "q16", Name: "single table: orders and cost by quantity", Kind: kindScan,
-		DAX: `EVALUATE SUMMARIZECOLUMNS(Sales[Quantity], "Orders", [Orders], "Cost", SUM(Sales[Unit Cost]))`,
-		SQL: `SELECT s."Quantity", COUNT(*), SUM(s."Unit Cost") FROM "Sales" s GROUP BY 1`,
+		DAX:  `EVALUATE SUMMARIZECOLUMNS(Sales[Quantity], "Orders", [Orders], "Cost", SUM(Sales[Unit Cost]))`,
+		SQL:  `SELECT s."Quantity", COUNT(*), SUM(s."Unit Cost") FROM "Sales" s GROUP BY 1`,
 		Cols: []string{"Sales[Quantity]", "Sales[Unit Cost]"},
 	},
 	{
 		ID: "q17", Name: "single table: large orders (filter on a fact column)", Kind: kindScan,
-		DAX: `EVALUATE ROW("Large orders", CALCULATE([Sales Amount], Sales[Quantity] >= 8), "Large units", CALCULATE([Units], Sales[Quantity] >= 8))`,
-		SQL: `SELECT ` + amount + `, SUM(s."Quantity") FROM "Sales" s WHERE s."Quantity" >= 8`,
+		DAX:  `EVALUATE ROW("Large orders", CALCULATE([Sales Amount], Sales[Quantity] >= 8), "Large units", CALCULATE([Units], Sales[Quantity] >= 8))`,
+		SQL:  `SELECT ` + amount + `, SUM(s."Quantity") FROM "Sales" s WHERE s."Quantity" >= 8`,
 		Cols: []string{"Sales[Quantity]", "Sales[Net Price]"},
 	},
 }
