@@ -81,6 +81,7 @@ type leaf struct {
 	scale    int    // DECIMAL scale
 	currency bool   // DECIMAL read exactly as Currency
 	perDay   int64  // TIMESTAMP and TIME: units per day
+	phys     pq.Kind
 }
 
 // unixOLE is 1970-01-01 as an OLE date.
@@ -125,6 +126,7 @@ func describe(l *leaf, n pq.Node) {
 		return
 	}
 	t := n.Type()
+	l.phys = t.Kind()
 	phys := t.Kind().String()
 	lt := t.LogicalType()
 	defer func() { l.Kind = kindOf(l) }()

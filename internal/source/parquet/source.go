@@ -211,6 +211,46 @@ type colReader struct {
 	n     int // values in buf
 	pos   int // next value in buf
 	done  bool
+	fast  fastPath
+	mul   int64 // fastCurrency: the factor from the file's scale to four places
+}
+
+// fastPath is a direct way to deliver the values of a column read with
+// the file's own type, the common case, without the general decoding.
+type fastPath uint8
+
+const (
+	fastNone fastPath = iota
+	fastInt32
+	fastInt64
+	fastDouble
+	fastDate
+	fastString
+	fastCurrency32
+	fastCurrency64
+)
+
+func fastPathOf(c *Column, l *leaf) (fastPath, int64) {
+	if c.Typed && c.Kind != l.Kind {
+		return fastNone, 0
+	}
+	switch {
+	case l.native == nInt && l.phys == pq.Int32:
+		return fastInt32, 0
+	case l.native == nInt && l.phys == pq.Int64:
+		return fastInt64, 0
+	case l.native == nDouble:
+		return fastDouble, 0
+	case l.native == nDate:
+		return fastDate, 0
+	case l.native == nString:
+		return fastString, 0
+	case l.native == nDecInt && l.currency && l.phys == pq.Int32:
+		return fastCurrency32, pow10[4-l.scale]
+	case l.native == nDecInt && l.currency && l.phys == pq.Int64:
+		return fastCurrency64, pow10[4-l.scale]
+	}
+	return fastNone, 0
 }
 
 // fill makes sure buf holds unread values, reading the next page when the
@@ -299,6 +339,7 @@ func (sc *scan) run(ctx context.Context) error {
 				return fmt.Errorf("read %s row group %d, column %q: %v: %w", sc.s.cfg.Name, g+1, l.Name, err, ErrFormat)
 			}
 			r := &colReader{col: c, leaf: l, pages: chunks[l.index].Pages(), buf: make([]pq.Value, batch)}
+			r.fast, r.mul = fastPathOf(c, l)
 			sc.cols = append(sc.cols, r)
 		}
 		err := sc.group1(ctx, rows, skip)
@@ -382,6 +423,33 @@ func deliver(sink source.Sink, ci int, r *colReader, v pq.Value) error {
 	if v.IsNull() {
 		sink.Blank(ci)
 		return nil
+	}
+	switch r.fast {
+	case fastInt32:
+		sink.Int(ci, int64(v.Int32()))
+		return nil
+	case fastInt64:
+		sink.Int(ci, v.Int64())
+		return nil
+	case fastDouble:
+		sink.Float(ci, v.Double())
+		return nil
+	case fastDate:
+		if d := unixOLE + float64(v.Int32()); value.ValidDate(d) {
+			sink.Date(ci, d)
+			return nil
+		}
+	case fastString:
+		sink.String(ci, v.ByteArray())
+		return nil
+	case fastCurrency32:
+		sink.Currency(ci, int64(v.Int32())*r.mul) // at most 2^31 * 10^4: no overflow
+		return nil
+	case fastCurrency64:
+		if u := v.Int64(); u <= math.MaxInt64/r.mul && u >= math.MinInt64/r.mul {
+			sink.Currency(ci, u*r.mul)
+			return nil
+		}
 	}
 	c, err := decode(r.leaf, v)
 	if err != nil {
