@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/meridian-olap/meridian/internal/blob"
 	"github.com/meridian-olap/meridian/internal/replica"
+	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/testenv"
 )
 
@@ -83,6 +85,13 @@ func replServer(t *testing.T, name string, st replStore, ro ReplicationOptions) 
 	})
 	if err := ts.s.StartReplication(context.Background()); err != nil {
 		t.Fatalf("start replication of %s: %v", name, err)
+	}
+	if ro.Publish != "" {
+		// A primary takes writes once it has caught up with the store.
+		waitFor(t, name+" to catch up", func() (bool, string) {
+			st := ts.replStatus()
+			return !st.CatchingUp, fmt.Sprintf("%+v", st)
+		})
 	}
 	return ts
 }
@@ -325,7 +334,10 @@ func TestRenameNeverLeavesNeither(t *testing.T) {
 }
 
 func TestPromotionFencesTheOldPrimary(t *testing.T) {
-	st := fileReplStore(t)
+	eachReplStore(t, testPromotion)
+}
+
+func testPromotion(t *testing.T, st replStore) {
 	// The old primary's lease is long, so that it learns of the takeover
 	// only when it next writes to the store: the window a frozen primary
 	// wakes up in.
@@ -524,4 +536,66 @@ func storeObjects(t *testing.T, dir string) map[string]bool {
 		out[e.Name()] = true
 	}
 	return out
+}
+
+// restart stops a test server and starts it again over the same data
+// directory, as name with replication options ro.
+func (ts *testServer) restart(name string, st replStore, ro ReplicationOptions) {
+	t := ts.t
+	t.Helper()
+	ts.stop()
+	roots, err := source.NewRoots(ts.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Blob = st.blob
+	if ro.FollowInterval == 0 {
+		ro.FollowInterval = 50 * time.Millisecond
+	}
+	ts.start(serverConfig{mopts: ManagerOptions{DataDir: ts.dir, Roots: roots},
+		sopts: Options{Name: name, Replication: ro}})
+	if err := ts.s.StartReplication(context.Background()); err != nil {
+		t.Fatalf("start replication of %s: %v", name, err)
+	}
+}
+
+// TestFollowerRestartedMidReplication stops a follower at random moments
+// while the primary commits (so that some stops cut a fetch or a commit),
+// starts it again over its data directory, and checks that it catches up
+// and that every database it serves loads and answers as the primary's.
+func TestFollowerRestartedMidReplication(t *testing.T) {
+	st := fileReplStore(t)
+	primary := replServer(t, "west", st, ReplicationOptions{Publish: st.url})
+	follower := replServer(t, "north", st, ReplicationOptions{Follow: st.url, FollowInterval: 10 * time.Millisecond})
+	primary.mustTMSL(deployCmd(tinyModel("Tiny")))
+	primary.mustTMSL(deployCmd(tinyModel("Other")))
+	behind := 0
+	for i := range 6 {
+		writeTinyData(t, primary.src, i+2)
+		primary.mustTMSL(refreshCmd("Tiny"))
+		primary.mustTMSL(refreshCmd("Other"))
+		time.Sleep(time.Duration(mrand.IntN(60)) * time.Millisecond)
+		if f, p := follower.databases()["Tiny"], primary.databases()["Tiny"]; f.Version != p.Version || f.ImageHash != p.ImageHash {
+			behind++
+		}
+		follower.restart("north", st, ReplicationOptions{Follow: st.url, FollowInterval: 10 * time.Millisecond})
+	}
+	t.Logf("%d of 6 restarts happened while the follower was behind", behind)
+	inSync(t, primary, follower)
+	for name, d := range follower.databases() {
+		if diff := cmp.Diff(primary.mustQuery(name, totalQuery), follower.mustQuery(name, totalQuery)); diff != "" {
+			t.Errorf("%s answers differently (-primary +follower):\n%s", name, diff)
+		}
+		if d.State != "ready" {
+			t.Errorf("%s: %+v", name, d)
+		}
+	}
+	// What is on disk loads cleanly on its own.
+	follower.restart("north", st, ReplicationOptions{})
+	for _, v := range follower.m.Databases() {
+		if v.Err != nil {
+			t.Errorf("%s does not load: %v", v.Name, v.Err)
+		}
+	}
+	inSync(t, primary, follower)
 }
