@@ -302,10 +302,11 @@ type DatabaseInfo struct {
 	LastProcessed time.Time `json:"lastProcessed"`
 	SizeBytes     int64     `json:"sizeBytes"`
 	ImageHash     string    `json:"imageHash,omitempty"`
-	// Role is primary, follower or standalone; LagSeconds is set on
-	// followers.
-	Role       string   `json:"role,omitempty"`
-	LagSeconds *float64 `json:"lagSeconds,omitempty"`
+	// Role is primary, follower, standalone or fenced; LagSeconds and
+	// VersionsBehind are set on followers.
+	Role           string   `json:"role,omitempty"`
+	LagSeconds     *float64 `json:"lagSeconds,omitempty"`
+	VersionsBehind *int64   `json:"versionsBehind,omitempty"`
 }
 
 // UnmarshalJSON reads lastProcessed leniently: a server that never
@@ -383,15 +384,16 @@ type ServerHealth struct {
 // Health probes every server of the list at once and reports each. The
 // error is non-nil only when ctx ends.
 func (c *Conn) Health(ctx context.Context) ([]ServerHealth, error) {
-	out := make([]ServerHealth, len(c.servers))
+	urls := c.Servers()
+	out := make([]ServerHealth, len(urls))
 	var wg sync.WaitGroup
-	for i, s := range c.servers {
+	for i, u := range urls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := ServerHealth{URL: s.url}
+			h := ServerHealth{URL: u}
 			start := time.Now()
-			_, err := c.do(ctx, call{method: http.MethodGet, path: "/healthz", pin: s.url, timeout: c.probeTimeout()})
+			_, err := c.do(ctx, call{method: http.MethodGet, path: "/healthz", pin: u, timeout: c.probeTimeout()})
 			h.Latency = time.Since(start)
 			if err != nil {
 				h.Err = err
@@ -399,7 +401,7 @@ func (c *Conn) Health(ctx context.Context) ([]ServerHealth, error) {
 				return
 			}
 			h.Healthy = true
-			_, err = c.do(ctx, call{method: http.MethodGet, path: "/readyz", pin: s.url, timeout: c.probeTimeout()})
+			_, err = c.do(ctx, call{method: http.MethodGet, path: "/readyz", pin: u, timeout: c.probeTimeout()})
 			h.Ready = err == nil
 			h.Err = err
 			out[i] = h

@@ -288,13 +288,6 @@ func TestServerMessagesAreCleaned(t *testing.T) {
 	}
 }
 
-func TestAliasNotYetSupported(t *testing.T) {
-	_, err := client.Open(context.Background(), "Data Source=link://aliases.example.com/sales", client.Options{})
-	if !errors.Is(err, client.ErrAliasUnsupported) {
-		t.Fatalf("err = %v, want ErrAliasUnsupported", err)
-	}
-}
-
 func TestBadConnectionString(t *testing.T) {
 	_, err := client.Open(context.Background(), "Data Source=ftp://x", client.Options{})
 	if !errors.Is(err, client.ErrConnString) {

@@ -9,24 +9,43 @@
 //
 // # Servers and failover
 //
-// A Conn holds the ordered list of servers named by Data Source. Open
-// probes them in order (GET /healthz) and fails with an unavailable error
-// when none answers. Reads (queries, the database list, a database's
-// definition, readiness) go to the first server that is not known to be
-// down, and are retried on the next one when a server refuses the
-// connection, times out, drops the connection before the whole answer has
-// arrived, or answers 5xx. A server that failed is skipped by later reads
-// for a short while and then tried again, so reads drift back to the first
-// server once it recovers.
+// A Conn holds the ordered list of servers named by Data Source, with
+// aliases resolved (see below). Open probes them in order (GET /healthz)
+// and fails with an unavailable error when none answers. Reads (queries,
+// the database list, a database's definition, readiness, status) go to the
+// first server that is not known to be down, and are retried on the next
+// one when a server refuses the connection, times out, drops the
+// connection before the whole answer has arrived, or answers 5xx. A
+// server that failed is marked down: reads try it only after every other
+// server, and a background probe (GET /readyz, first after
+// Options.ProbeInterval, then at growing intervals) marks it up again once
+// it is ready, so reads drift back to the first server when it recovers.
 //
-// Writes (TMSL commands, deploys, refreshes) go only to the first server,
-// the primary, and are never retried: a write that timed out may still have
-// been applied, and repeating it blindly could apply it twice. The status
+// Writes (TMSL commands, deploys, refreshes, promote and demote) go only
+// to the first server, the primary, and are never retried: a write that
+// timed out may still have been applied, and repeating it blindly could
+// apply it twice. The one exception is a write that provably was not
+// applied, because the connection was refused (nothing was sent) or the
+// server refused it for its role (409 ReadOnlyReplica from a follower, 409
+// Fenced from a former primary): when a fresh read of the aliases then
+// names another primary, the write is sent once to that one. The status
 // of a refresh is read from the server that accepted it.
 //
-// Aliases (link://host/path and link+http://host/path) are parsed and kept
-// in ConnString, but resolving them is not implemented yet: Open returns
-// ErrAliasUnsupported for them.
+// # Aliases
+//
+// A Data Source entry link://host/path is an alias: Open reads
+// https://host/path (http:// for link+http://, for plain HTTP on
+// loopback) and uses the servers its text names, in their order, in place
+// of the entry. The text is a list of server URLs or a connection string,
+// with # comments (see ParseAlias for the format; FormatAlias writes it).
+// When a server fails, the aliases are read again in the background, at
+// most once per Options.AliasInterval, and a read that has tried every
+// server waits for the re-read and tries the servers it newly names; so
+// clients follow a failover (`meridian failover` rewrites the alias)
+// without anyone editing connection strings. An alias that does not
+// answer keeps the servers it named last; at Open, with no servers named
+// otherwise, it is an error wrapping ErrAlias (and an unreachable *Error
+// when nothing answered).
 //
 // # Errors
 //

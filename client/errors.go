@@ -11,9 +11,6 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrAliasUnsupported is returned by Open for link:// and link+http://
-	// data sources until alias resolution is implemented.
-	ErrAliasUnsupported = errors.New("client: link:// aliases are not yet supported; give the server URLs in Data Source")
 	// ErrNoDatabase is returned when neither the call nor the connection
 	// string's Initial Catalog names a database.
 	ErrNoDatabase = errors.New("client: no database named (pass one, or set Initial Catalog)")

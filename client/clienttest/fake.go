@@ -1,8 +1,9 @@
 // Package clienttest provides a fake Meridian server for tests of code
 // that uses the client package or the command line: it speaks the HTTP
 // contract (health, TMSL, databases, executeQueries, asynchronous
-// refreshes) over an httptest.Server, with canned query answers and faults
-// on demand.
+// refreshes, and the replication endpoints GET /status, POST
+// /admin/promote and /admin/demote) over an httptest.Server, with canned
+// query answers, replication roles and faults on demand.
 //
 // Refreshes advance one step per status read, not with time, so tests
 // that poll them are deterministic: the first read finds the refresh
@@ -70,6 +71,18 @@ type Server struct {
 	rowsEach  int64
 	tmslCount int
 	closing   chan struct{}
+
+	// Replication: the name, region and role GET /status reports; a
+	// follower or fenced server refuses writes as Meridian does.
+	name, region, role, store, primary string
+	promoteErr                         *httpError
+	refuse                             map[string]*httpError // TMSL verb → error
+	adminLog                           []string
+}
+
+type httpError struct {
+	status        int
+	code, message string
 }
 
 type database struct {
@@ -78,6 +91,9 @@ type database struct {
 	version       int64
 	state         string
 	lastProcessed time.Time
+	imageHash     string      // overrides the hash derived from the version
+	lag           *float64    // lagSeconds
+	behind        *int64      // versionsBehind
 	partitions    [][2]string // table, partition
 	refreshes     []*refresh
 }
@@ -96,7 +112,8 @@ type refresh struct {
 
 // New starts a fake server; it is closed when the test ends.
 func New(t interface{ Cleanup(func()) }) *Server {
-	s := &Server{dbs: map[string]*database{}, queries: map[string][][]Row{}, rowsEach: 1000, closing: make(chan struct{})}
+	s := &Server{dbs: map[string]*database{}, queries: map[string][][]Row{}, rowsEach: 1000, closing: make(chan struct{}),
+		name: "fake", role: "standalone", refuse: map[string]*httpError{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		close(s.closing) // release hanging handlers, which Close waits for
@@ -142,6 +159,88 @@ func (s *Server) FailRefresh(partition, message string) {
 // is its TMSL database object.
 func (s *Server) AddDatabase(def string) error {
 	return s.createOrReplace(json.RawMessage(def))
+}
+
+// SetIdentity sets the name and region GET /status reports.
+func (s *Server) SetIdentity(name, region string) {
+	s.mu.Lock()
+	s.name, s.region = name, region
+	s.mu.Unlock()
+}
+
+// SetRole sets the replication role (standalone, primary, follower,
+// fenced) GET /status and GET /databases report; primary names the
+// server holding the lease, as a follower sees it. A follower answers
+// writes (TMSL, refreshes) with 409 ReadOnlyReplica, a fenced server
+// with 409 Fenced, as Meridian does.
+func (s *Server) SetRole(role, primary string) {
+	s.mu.Lock()
+	s.role, s.primary = role, primary
+	s.mu.Unlock()
+}
+
+// Role returns the current role, which promote and demote change.
+func (s *Server) Role() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.role
+}
+
+// SetStore sets the replication store GET /status reports.
+func (s *Server) SetStore(url string) {
+	s.mu.Lock()
+	s.store = url
+	s.mu.Unlock()
+}
+
+// FailPromote makes POST /admin/promote answer an error; status 0 lets it
+// succeed again.
+func (s *Server) FailPromote(status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == 0 {
+		s.promoteErr = nil
+		return
+	}
+	s.promoteErr = &httpError{status, code, message}
+}
+
+// RefuseCommand makes TMSL commands of one verb ("backup", say) answer an
+// error, as a server that does not implement them answers 501.
+func (s *Server) RefuseCommand(verb string, status int, code, message string) {
+	s.mu.Lock()
+	s.refuse[verb] = &httpError{status, code, message}
+	s.mu.Unlock()
+}
+
+// AdminRequests returns the admin calls received ("promote takeover=true
+// store=...", "demote follow=...").
+func (s *Server) AdminRequests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.adminLog...)
+}
+
+// SetDatabaseState overrides what GET /databases reports of a database:
+// its version (when > 0), its image hash (when not ""), and its lag (when
+// lagSeconds >= 0). It fails when the database does not exist.
+func (s *Server) SetDatabaseState(name string, version int64, imageHash string, lagSeconds float64, versionsBehind int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	db := s.dbs[strings.ToLower(name)]
+	if db == nil {
+		return fmt.Errorf("no database %q", name)
+	}
+	if version > 0 {
+		db.version = version
+	}
+	if imageHash != "" {
+		db.imageHash = imageHash
+	}
+	if lagSeconds >= 0 {
+		db.lag, db.behind = &lagSeconds, &versionsBehind
+	}
+	return nil
 }
 
 // Queries returns the query texts received, in order.
@@ -227,7 +326,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, map[string]string{"status": "ready"})
+	case r.URL.Path == "/status" && r.Method == http.MethodGet:
+		s.status(w)
+	case (r.URL.Path == "/admin/promote" || r.URL.Path == "/admin/demote") && r.Method == http.MethodPost:
+		s.admin(w, r)
 	case r.URL.Path == "/tmsl" && r.Method == http.MethodPost:
+		if s.refuseWrite(w) {
+			return
+		}
 		s.tmsl(w, r)
 	case r.URL.Path == "/databases" && r.Method == http.MethodGet:
 		s.listDatabases(w)
@@ -248,6 +354,80 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, 404, "NotFound", "no such path: "+r.URL.Path)
 	}
+}
+
+// refuseWrite answers a write as a follower or fenced server does, and
+// reports whether it did.
+func (s *Server) refuseWrite(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	role, name, primary := s.role, s.name, s.primary
+	s.mu.Unlock()
+	switch role {
+	case "follower":
+		writeError(w, 409, "ReadOnlyReplica", fmt.Sprintf("this server (%q) follows the primary %q; send writes (TMSL, refreshes) to the primary", name, primary))
+		return true
+	case "fenced":
+		writeError(w, 409, "Fenced", fmt.Sprintf("this server (%q) refuses writes: it lost the publishing lease", name))
+		return true
+	}
+	return false
+}
+
+func (s *Server) statusLocked() map[string]any {
+	st := map[string]any{"name": s.name, "role": s.role, "ready": !s.notReady}
+	if s.region != "" {
+		st["region"] = s.region
+	}
+	if s.store != "" {
+		st["store"] = s.store
+	}
+	if s.primary != "" {
+		st["primary"] = s.primary
+	}
+	return st
+}
+
+func (s *Server) status(w http.ResponseWriter) {
+	s.mu.Lock()
+	st := s.statusLocked()
+	s.mu.Unlock()
+	writeJSON(w, 200, st)
+}
+
+func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Takeover bool    `json:"takeover"`
+		Store    string  `json:"store"`
+		Follow   string  `json:"follow"`
+		Timeout  float64 `json:"timeoutSeconds"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeError(w, 400, "BadJSON", err.Error())
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.URL.Path == "/admin/promote" {
+		s.adminLog = append(s.adminLog, fmt.Sprintf("promote takeover=%v store=%s", req.Takeover, req.Store))
+		if e := s.promoteErr; e != nil {
+			writeError(w, e.status, e.code, e.message)
+			return
+		}
+		s.role, s.primary = "primary", s.name
+		if req.Store != "" {
+			s.store = req.Store
+		}
+	} else {
+		s.adminLog = append(s.adminLog, "demote follow="+req.Follow)
+		s.role = "follower"
+		if req.Follow != "" {
+			s.store = req.Follow
+		}
+	}
+	writeJSON(w, 200, s.statusLocked())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -275,6 +455,13 @@ func (s *Server) tmsl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for verb, body := range cmd {
+		s.mu.Lock()
+		refused := s.refuse[verb]
+		s.mu.Unlock()
+		if refused != nil {
+			writeError(w, refused.status, refused.code, refused.message)
+			return
+		}
 		switch verb {
 		case "createOrReplace", "create", "alter":
 			var c struct {
@@ -359,8 +546,15 @@ func (s *Server) listDatabases(w http.ResponseWriter) {
 		if db == nil {
 			continue
 		}
+		hash := db.imageHash
+		if hash == "" {
+			hash = fmt.Sprintf("sha256:%064x", db.version)
+		}
 		e := map[string]any{"name": db.name, "version": db.version, "state": db.state,
-			"sizeBytes": int64(len(db.def)) * 1000, "imageHash": fmt.Sprintf("sha256:%064x", db.version), "role": "standalone"}
+			"sizeBytes": int64(len(db.def)) * 1000, "imageHash": hash, "role": s.role}
+		if db.lag != nil {
+			e["lagSeconds"], e["versionsBehind"] = *db.lag, *db.behind
+		}
 		if !db.lastProcessed.IsZero() {
 			e["lastProcessed"] = db.lastProcessed.Format("2006-01-02T15:04:05Z")
 		} else {
@@ -439,6 +633,9 @@ func (s *Server) executeQueries(w http.ResponseWriter, r *http.Request, dbName s
 }
 
 func (s *Server) refreshes(w http.ResponseWriter, r *http.Request, dbName string, rest []string) {
+	if len(rest) == 0 && r.Method == http.MethodPost && s.refuseWrite(w) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	db := s.dbs[strings.ToLower(dbName)]

@@ -82,7 +82,7 @@ func commandError(err error) error {
 		return err
 	case client.IsUnreachable(err):
 		return &exitError{code: exitUnavailable, err: err}
-	case errors.Is(err, client.ErrConnString), errors.Is(err, client.ErrAliasUnsupported),
+	case errors.Is(err, client.ErrConnString),
 		errors.Is(err, client.ErrNoDatabase), errors.Is(err, client.ErrBadInput), client.IsBadRequest(err):
 		return usageError(err)
 	}
