@@ -195,11 +195,22 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	srv, err := startServer(ctx, bin, o.Work, data, o.Clients)
-	if err != nil {
+	// The server publishes its commits to a file store, for a follower
+	// to replicate; a server without replication still runs the rest.
+	store := "file://" + filepath.Join(o.Work, "replication-store")
+	if err := os.RemoveAll(filepath.Join(o.Work, "replication-store")); err != nil {
 		return err
 	}
-	defer srv.stop()
+	var haNotes []string
+	srv, err := startServer(ctx, bin, o.Work, "server", data, o.Clients, "--publish", store)
+	if err != nil {
+		haNotes = append(haNotes, fmt.Sprintf("Replication: not measured, the server did not start with --publish (%v).", err))
+		store = ""
+		if srv, err = startServer(ctx, bin, o.Work, "server", data, o.Clients); err != nil {
+			return err
+		}
+	}
+	defer func() { srv.stop() }()
 	bim, err := retailBIM(data, "parquet")
 	if err != nil {
 		return err
@@ -271,7 +282,7 @@ func run(ctx context.Context, o options) error {
 		r.Processing[i].Ratio = r.Processing[i].Meridian / r.Processing[i].Other
 	}
 
-	r.HA = measureHA(ctx, srv, o.Work, r.Data.ParquetBytes, srvRefresh)
+	r.HA = measureHA(ctx, o, srv, bin, store, data, r.Data.ParquetBytes, srvRefresh, haNotes)
 
 	if o.Profiles > 0 {
 		r.Profiles = profileWorst(ctx, r, res.Model, o.Work, o.Profiles)
@@ -296,6 +307,50 @@ func run(ctx context.Context, o options) error {
 	}
 	logf("wrote %s and %s in %.0f s", filepath.Join(o.Out, "benchmarks.md"), filepath.Join(o.Out, "benchmarks.json"), r.Seconds)
 	return nil
+}
+
+// measureHA gathers the backup, restore, replication and failover
+// figures; the primary is killed at the end (failover), so it runs last.
+func measureHA(ctx context.Context, o options, srv *serverProc, bin, store string, data *dataSet, parquetBytes int64, refresh time.Duration, notes []string) haSection {
+	logf("backup and restore")
+	rows, note := measureBackup(ctx, srv, o.Work, parquetBytes, refresh)
+	if note != "" {
+		notes = append(notes, note)
+	}
+	if store != "" {
+		logf("replication: a follower of %s", store)
+		rep := measureReplication(ctx, srv, bin, o.Work, store, data, refresh)
+		rows = append(rows, rep.rows...)
+		if rep.note != "" {
+			notes = append(notes, "Replication: "+rep.note)
+		}
+		if rep.follower != nil {
+			defer rep.follower.stop()
+			if rep.note == "" {
+				logf("failover: killing the primary")
+				fo, err := measureFailover(ctx, srv, rep.follower, workload[0])
+				if err != nil {
+					notes = append(notes, fmt.Sprintf("Failover: %v.", err))
+				}
+				rows = append(rows, ratios(fo)...)
+			}
+		}
+	}
+	h := haSection{Rows: rows, Status: "measured"}
+	switch {
+	case len(rows) == 0:
+		h.Status = "placeholder"
+	case len(notes) > 0:
+		h.Status = "partial"
+	}
+	h.Note = strings.Join(notes, " ")
+	if h.Note == "" {
+		h.Note = "Backup and restore through `POST /tmsl`; replication from `meridian serve --publish` to a `--follow` server through a file store; failover of the Go client from the killed primary to the follower."
+	}
+	for _, r := range rows {
+		logf("%s: %s", r.Name, r.value(r.Meridian))
+	}
+	return h
 }
 
 // checkAll runs every query once on every system and fails loudly when

@@ -99,19 +99,21 @@ func buildMeridian(ctx context.Context, repo, out string) error {
 	return nil
 }
 
-// startServer runs the binary with a fresh data directory under work,
-// serving files from the data set, and waits until it is ready.
-func startServer(ctx context.Context, bin, work string, data *dataSet, clients int) (*serverProc, error) {
-	dataDir := filepath.Join(work, "server-data")
+// startServer runs the binary with a fresh data directory under work
+// (<name>-data, its log in <name>.log), serving files from the data set,
+// and waits until it is ready. extra are more flags of serve.
+func startServer(ctx context.Context, bin, work, name string, data *dataSet, clients int, extra ...string) (*serverProc, error) {
+	dataDir := filepath.Join(work, name+"-data")
 	if err := os.RemoveAll(dataDir); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(work, "server.log"))
+	logf, err := os.Create(filepath.Join(work, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir,
-		"--source-root", data.Dir, "--log-level", "warn")
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir,
+		"--source-root", data.Dir, "--log-level", "warn", "--name", name}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -186,6 +188,29 @@ func (s *serverProc) deployAndRefresh(ctx context.Context, bim []byte, db string
 		return 0, fmt.Errorf("refresh %s: %s", db, st.Status)
 	}
 	return time.Since(start), nil
+}
+
+// database returns what the server lists for database db.
+func (s *serverProc) database(ctx context.Context, db string) (*client.DatabaseInfo, error) {
+	dbs, err := s.conn.Databases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range dbs {
+		if dbs[i].Name == db {
+			return &dbs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// kill stops the server at once, as a crash or a lost region would.
+func (s *serverProc) kill() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.done <- errors.New("killed")
+	}
 }
 
 // rss returns the child's resident set and its peak, in bytes.

@@ -152,8 +152,13 @@ func size(b float64) string {
 }
 
 func (r *ratioRow) value(x float64) string {
-	if r.Unit == "bytes" {
+	switch {
+	case x == 0:
+		return "–"
+	case r.Unit == "bytes":
 		return size(x)
+	case x < 1:
+		return ms(x) + " ms"
 	}
 	return fmt.Sprintf("%.2f s", x)
 }
