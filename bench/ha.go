@@ -11,7 +11,6 @@ import (
 	"github.com/meridian-olap/meridian/client"
 )
 
-
 // measureBackup times a backup and a restore of the benchmark database
 // through the server's TMSL endpoint: the backup's size against the
 // Parquet files, the restore's time against the refresh that built the
