@@ -243,22 +243,22 @@ func resolveAlias(ctx context.Context, hc *http.Client, src, ua string, timeout 
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("%w %s: %w", ErrAlias, src, ctx.Err())
 		}
-		e := &Error{Code: CodeUnreachable, Server: u, Message: "the alias does not answer: " + describeTransport(err, timeout), Err: err}
-		return nil, fmt.Errorf("%w %s: %w", ErrAlias, src, e)
+		e := &Error{Code: CodeUnreachable, Message: describeTransport(err, timeout), Err: err}
+		return nil, fmt.Errorf("%w %s does not answer (GET %s): %w", ErrAlias, src, u, e)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAliasBytes+1))
 	if err != nil {
-		e := &Error{Code: CodeUnreachable, Server: u, Message: "the alias answer was cut short: " + describeTransport(err, timeout), Err: err}
-		return nil, fmt.Errorf("%w %s: %w", ErrAlias, src, e)
+		e := &Error{Code: CodeUnreachable, Message: describeTransport(err, timeout), Err: err}
+		return nil, fmt.Errorf("%w %s: its answer was cut short (GET %s): %w", ErrAlias, src, u, e)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{StatusCode: resp.StatusCode, Code: strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", ""), Server: u,
-			Message: fmt.Sprintf("GET %s answered %d %s, not the alias", u, resp.StatusCode, http.StatusText(resp.StatusCode))}
+		e := &Error{StatusCode: resp.StatusCode, Code: strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", ""),
+			Message: "the alias location answered with an error, not the alias"}
 		if e.Code == "" {
 			e.Code = fmt.Sprintf("HTTP%d", resp.StatusCode)
 		}
-		return nil, fmt.Errorf("%w %s: %w", ErrAlias, src, e)
+		return nil, fmt.Errorf("%w %s (GET %s): %w", ErrAlias, src, u, e)
 	}
 	a, err := ParseAlias(data)
 	if err != nil {

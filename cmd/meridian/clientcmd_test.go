@@ -177,7 +177,7 @@ func TestExitStatuses(t *testing.T) {
 		{"bad format", []string{"query", "Sales", mixedQuery, "--server", s.URL, "--format", "xml"}, exitUsage, `--format "xml"`},
 		{"json and csv", []string{"query", "Sales", mixedQuery, "--server", s.URL, "--json", "--format", "csv"}, exitUsage, "disagree"},
 		{"bad connection string", []string{"query", "Sales", mixedQuery, "--server", "Data Source=ftp://x"}, exitUsage, `unsupported scheme "ftp"`},
-		{"alias", []string{"status", "--server", "link://aliases.example.com/sales"}, exitUsage, "not yet supported"},
+		{"alias that does not answer", []string{"query", "Sales", mixedQuery, "--server", "link+http://" + strings.TrimPrefix(deadURL, "http://") + "/sales"}, exitUnavailable, "/sales does not answer"},
 		{"unreachable", []string{"query", "Sales", mixedQuery, "--server", deadURL}, exitUnavailable, "connection refused"},
 		{"unreachable status", []string{"status", "--server", deadURL}, exitUnavailable, "connection refused"},
 		{"unreachable deploy", []string{"deploy", goodBIM, "--server", deadURL}, exitUnavailable, "connection refused"},
