@@ -73,7 +73,9 @@ type commitClock struct {
 	ch chan struct{}
 }
 
-func newCommitClock() *commitClock { return &commitClock{at: map[int64]time.Time{}, ch: make(chan struct{}, 1)} }
+func newCommitClock() *commitClock {
+	return &commitClock{at: map[int64]time.Time{}, ch: make(chan struct{}, 1)}
+}
 
 func (c *commitClock) hook(name string, v *Version) {
 	if v == nil || name != "Bench" {
