@@ -51,7 +51,7 @@
 //	GET    /healthz                                   200 {"status":"ok"}
 //	GET    /readyz                                    200 once loaded, 503 before
 //	POST   /tmsl                                      one TMSL command: 200 {"messages":[...]}
-//	GET    /databases                                 [{"name","version","state","lastProcessed","sizeBytes","imageHash","role"}]
+//	GET    /databases                                 [{"name","version","state","lastProcessed","sizeBytes","imageHash","role","lagSeconds","versionsBehind"}]
 //	GET    /databases/{db}                            the database's TMSL as deployed
 //	POST   /v1.0/myorg/datasets/{db}/executeQueries   Power BI's Execute Queries
 //	POST   /v1.0/myorg/groups/{g}/datasets/{db}/executeQueries
@@ -60,6 +60,11 @@
 //	GET    /servers/{server}/models/{db}/refreshes/{id}
 //	DELETE /servers/{server}/models/{db}/refreshes/{id}  cancel
 //	GET    /metrics                                   Prometheus text format
+//	GET    /status                                    role, name, region, store, primary, lease, publish and follow state
+//	POST   /admin/promote                             {"takeover","store","timeoutSeconds"}: become the primary
+//	POST   /admin/demote                              {"follow","timeoutSeconds"}: become a follower
+//	GET    /images/{db}                               the current version's manifest (for synchronize)
+//	GET    /objects/{hash}                            one image object (for synchronize)
 //
 // {server} is accepted whatever it is. Database names in paths are
 // matched without regard to case; a name holding '/' is sent escaped
@@ -90,4 +95,25 @@
 // batch) with a short backoff; cancellation is never retried. The
 // history is kept in memory, the last Options.RefreshHistory refreshes
 // of each database.
+//
+// # Replication
+//
+// A Replicator (replication.go) gives the server its role. A primary
+// holds the publishing lease of a blob store (package replica): it
+// claims every pointer for its epoch (Publisher.Fence), catches up with
+// what the store holds (the store wins, except for local versions above
+// the store's, which are published), and then publishes every commit the
+// Manager reports (swap), in the background: per database the latest
+// event only, one publish at a time, deletions only after the commits
+// noted before them (a rename commits the new name first, so followers
+// never have neither name), failures retried with backoff. Writes are
+// refused with ErrCatchingUp until the catch-up is done. A follower runs
+// a replica.Follower whose local side commits through CommitImage and
+// DeleteDatabase under a context that passes the write gate (acquire);
+// every other write is refused with ErrReadOnly, naming the lease holder.
+// A primary whose lease is lost (taken over, or not renewed in time) is
+// fenced: it publishes nothing and refuses writes with ErrFenced, naming
+// the new holder, until it is promoted (which takes the lease again) or
+// demoted. Role changes are serialized; Stop, at shutdown, publishes
+// what is pending within the shutdown timeout and releases the lease.
 package server
