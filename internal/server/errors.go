@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/meridian-olap/meridian/internal/backup"
 	"github.com/meridian-olap/meridian/internal/catalog"
 	"github.com/meridian-olap/meridian/internal/dax"
 	"github.com/meridian-olap/meridian/internal/engine"
@@ -70,6 +71,14 @@ var (
 	// ErrNoObject: GET /objects/{hash} of an object the server does not
 	// hold.
 	ErrNoObject = errors.New("server: no such image object")
+	// ErrBackupNotFound: restore of a file the backup store lacks.
+	ErrBackupNotFound = errors.New("server: backup file not found")
+	// ErrBackupExists: backup to a file that exists, without
+	// allowOverwrite.
+	ErrBackupExists = errors.New("server: backup file exists")
+	// ErrBackupStore: the backup store failed (unreachable, refused the
+	// credentials, a bad URL).
+	ErrBackupStore = errors.New("server: backup store")
 )
 
 // statusTable is the one mapping from error causes to HTTP statuses and
@@ -99,6 +108,19 @@ var statusTable = []struct {
 	{model.ErrSchema, http.StatusBadRequest, "InvalidTMSL"},
 	{model.ErrInvalid, http.StatusBadRequest, "InvalidModel"},
 	{dax.ErrSyntax, http.StatusBadRequest, "DAXSyntaxError"},
+	// Backup and restore (backup.go). The file a restore names cannot
+	// be restored: 422, like a source that cannot be read.
+	{ErrBackupNotFound, http.StatusNotFound, "BackupNotFound"},
+	{ErrBackupExists, http.StatusConflict, "BackupExists"},
+	{backup.ErrPasswordRequired, http.StatusBadRequest, "BackupPasswordRequired"},
+	{backup.ErrWrongPassword, http.StatusBadRequest, "BackupWrongPassword"},
+	{backup.ErrABF, http.StatusUnprocessableEntity, "AnalysisServicesBackup"},
+	{backup.ErrNotBackup, http.StatusUnprocessableEntity, "NotABackup"},
+	{backup.ErrVersion, http.StatusUnprocessableEntity, "BackupVersionUnsupported"},
+	{backup.ErrTruncated, http.StatusUnprocessableEntity, "BackupTruncated"},
+	{backup.ErrCorrupt, http.StatusUnprocessableEntity, "BackupDamaged"},
+	{backup.ErrTrailingData, http.StatusUnprocessableEntity, "BackupDamaged"},
+	{ErrBackupStore, http.StatusBadGateway, "BackupStoreFailed"},
 	{ErrCorrupt, http.StatusBadRequest, "InvalidImage"},
 	{ErrBadRequest, http.StatusBadRequest, "BadRequest"},
 	{catalog.ErrInvalid, http.StatusBadRequest, "BadRequest"},

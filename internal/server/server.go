@@ -25,8 +25,8 @@ import (
 type Options struct {
 	// Name and Region identify the server in group status.
 	Name, Region string
-	// BackupStore is the blob store URL backups go to (kept for the
-	// backup commands; not used yet).
+	// BackupStore is the blob store URL backups go to (see also
+	// Backup.Store).
 	BackupStore string
 	// MaxTMSLBytes bounds the body of POST /tmsl (default 64 MB).
 	MaxTMSLBytes int64
@@ -49,6 +49,9 @@ type Options struct {
 	// Replication is the server's part in replication, begun by
 	// StartReplication (replication.go).
 	Replication ReplicationOptions
+	// Backup configures TMSL backup and restore, GET /backups and the
+	// backup schedules StartBackups runs (backup.go).
+	Backup BackupOptions
 }
 
 // Server is Meridian's HTTP API over a Manager (see the package
@@ -61,6 +64,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	jobs    *jobs
 	repl    *Replicator
+	backups *backups
 	handler http.Handler
 }
 
@@ -94,6 +98,7 @@ func New(m *Manager, opts Options) *Server {
 	s.metrics = newMetrics(reg, m)
 	s.jobs = newJobs(s)
 	s.repl = newReplicator(m, opts.Replication, opts.Name, opts.Logger, newReplMetrics(reg))
+	s.backups = newBackups(s, reg)
 	reg.MustRegister(replCollector{s.repl})
 	s.handler = s.routes()
 	return s
@@ -108,7 +113,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.jobs.shutdown(ctx)
 	// After the refreshes: a primary publishes what they committed.
-	return errors.Join(err, s.repl.Stop(ctx))
+	err = errors.Join(err, s.repl.Stop(ctx))
+	// Scheduled backups and TMSL backups in flight are cancelled (they
+	// write nothing) and awaited.
+	return errors.Join(err, s.backups.shutdown(ctx))
 }
 
 func (s *Server) routes() http.Handler {
@@ -126,6 +134,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /servers/{server}/models/{db}/refreshes/{id}", s.jobs.cancel)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	s.replicationRoutes(mux)
+	mux.HandleFunc("GET /backups", s.listBackups)
 	return s.wrap(mux)
 }
 
@@ -253,6 +262,10 @@ func (s *Server) tmsl(w http.ResponseWriter, r *http.Request) {
 	cmd, err := model.ParseCommand(body)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if cmd.Kind == model.CommandBackup || cmd.Kind == model.CommandRestore {
+		s.tmslBackup(w, r, cmd) // backup.go
 		return
 	}
 	start := time.Now()

@@ -28,8 +28,9 @@ type ExecResult struct {
 // succeeds (see txn.commit for the one exception across databases).
 //
 // synchronize pulls a database from another server (synchronize.go); it
-// is refused inside a sequence. backup and restore are refused with
-// ErrNotSupported until the packages that implement them exist.
+// is refused inside a sequence. backup and restore need the backup store
+// and are run by the Server (Server.Backup, Server.Restore); here, and
+// inside a sequence, they are refused with ErrNotSupported.
 func (m *Manager) Execute(ctx context.Context, cmd *model.Command) (*ExecResult, error) {
 	if cmd.Kind == model.CommandSynchronize {
 		return m.synchronize(ctx, cmd.Synchronize) // synchronize.go
@@ -117,7 +118,10 @@ func commandDatabases(cmd *model.Command) ([]string, error) {
 			names = append(names, o.Database)
 		}
 		return names, nil
-	case model.CommandBackup, model.CommandRestore, model.CommandSynchronize:
+	case model.CommandBackup, model.CommandRestore:
+		// The server runs them as commands of their own (backup.go).
+		return nil, fmt.Errorf("%w: %s cannot be part of a sequence; send it as a command of its own", ErrNotSupported, cmd.Kind)
+	case model.CommandSynchronize:
 		return nil, fmt.Errorf("%w: the TMSL command %q is not available on this server yet", ErrNotSupported, cmd.Kind)
 	case model.CommandSequence:
 		return nil, fmt.Errorf("%w: a sequence cannot contain another sequence", ErrBadRequest)

@@ -1,0 +1,266 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/meridian-olap/meridian/internal/colstore"
+	"github.com/meridian-olap/meridian/internal/image"
+	"github.com/meridian-olap/meridian/internal/model"
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
+// RestoreImageOptions configure RestoreImage.
+type RestoreImageOptions struct {
+	// Overwrite allows replacing an existing database (TMSL restore's
+	// allowOverwrite). Without it an existing database is refused with
+	// ErrExists before anything is read.
+	Overwrite bool
+	// Security is TMSL restore's security option, as Analysis Services
+	// defines it (RestoreSecurity):
+	//
+	//	copyAll (or "")  the roles of the image, members included
+	//	skipMembership   the roles of the image; the members of each are
+	//	                 those of the same role in the database being
+	//	                 overwritten, none when there is no such role or
+	//	                 database
+	//	ignoreSecurity   the roles of the database being overwritten, as
+	//	                 they are; none for a new database
+	Security string
+}
+
+// RestoredImage describes a committed RestoreImage.
+type RestoredImage struct {
+	// Version is the new current version.
+	Version *Version
+	// Source is the manifest as the image carried it (its database name
+	// and version are those of the backed-up database).
+	Source *image.Manifest
+	// Replaced is the version the restore replaced; nil for a new
+	// database.
+	Replaced *Version
+	// Notes say what the security option changed.
+	Notes []string
+}
+
+// RestoreImage restores an image that arrives as a stream of objects
+// (a backup archive) as the next version of the named database. It
+// holds the database as its one writer, begins a catalog transaction
+// and calls read with the transaction as the sink: read writes every
+// object of the image into it and returns the image's manifest, and
+// must return nil only once everything it read has been verified
+// (backup.Read does). Only then is the image checked as CommitImage
+// checks one (the model parsed, the data decoded in full, every object
+// listed present with its listed size), the model renamed and its
+// security applied, and the result committed and swapped in. If read
+// or any check fails, the transaction is aborted: nothing is committed,
+// the objects written are removed, and queries on the current version
+// never notice.
+func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error), opts RestoreImageOptions) (*RestoredImage, error) {
+	switch opts.Security {
+	case "", model.SecurityCopyAll, model.SecuritySkipMembership, model.SecurityIgnoreSecurity:
+	default:
+		return nil, fmt.Errorf("%w: security %q: want copyAll, skipMembership or ignoreSecurity", ErrBadRequest, opts.Security)
+	}
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("%w: restore: the database has no name", ErrBadRequest)
+	}
+	wctx, release, err := m.acquire(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	cur, err := m.Current(name)
+	switch {
+	case err == nil && !opts.Overwrite:
+		return nil, fmt.Errorf("%w: %q (allow overwriting to replace it)", ErrExists, cur.Name)
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	ct, err := m.cat.Begin(wctx, name)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			ct.Abort()
+		}
+	}()
+	if b := ct.Base(); (b == nil) != (cur == nil) || (b != nil && b.Version != cur.Manifest.Version) {
+		// Only the manager writes the catalog, under its writer lock.
+		return nil, fmt.Errorf("restore %q: the catalog's current version is not the one in memory", name)
+	}
+	src, err := read(wctx, ctxWriter{ctx: wctx, w: ct})
+	if err != nil {
+		if c := cancelCause(wctx); c != nil {
+			return nil, c
+		}
+		return nil, err
+	}
+	if src == nil {
+		return nil, fmt.Errorf("%w: no manifest", ErrCorrupt)
+	}
+	if err := src.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	// The reader verified every object against its hash and wrote it;
+	// Commit checks that each object listed is held with its size.
+	tmsl, err := ct.ReadObject(wctx, src.Model)
+	if err != nil {
+		return nil, verifyError(wctx, "model", err)
+	}
+	def, err := model.Parse(tmsl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: model object: %w", ErrCorrupt, err)
+	}
+	notes, err := restoreSecurity(def, cur, opts.Security)
+	if err != nil {
+		return nil, err
+	}
+	def.Name = ct.Name() // the name restored to, in the spelling the catalog keeps
+	// The model object is rewritten (name, roles); what is committed
+	// must be exactly what a restart parses.
+	newTMSL, err := json.Marshal(def)
+	if err != nil {
+		return nil, fmt.Errorf("restore %q: encode model: %w", name, err)
+	}
+	if def, err = model.Parse(newTMSL); err != nil {
+		return nil, fmt.Errorf("restore %q: encode model: %w", name, err)
+	}
+	modelRef, err := ct.WriteObject(wctx, image.KindModel, newTMSL)
+	if err != nil {
+		return nil, fmt.Errorf("restore %q: write model: %w", name, err)
+	}
+	var data *colstore.Database
+	if !src.Data.IsZero() {
+		if data, err = colstore.Decode(wctx, src.Data, ct); err != nil {
+			return nil, verifyError(wctx, "data", err)
+		}
+	}
+	comp := compile(def, data, false)
+	nm := &image.Manifest{State: src.State, LastProcessed: src.LastProcessed, Model: modelRef.Hash, Data: src.Data,
+		Objects: []image.ObjectRef{modelRef}}
+	for _, o := range src.Objects {
+		if o.Hash != src.Model {
+			nm.Objects = append(nm.Objects, o)
+		}
+	}
+	if nm.State == "" {
+		nm.State = image.StateNoData
+	}
+	if err := wctx.Err(); err != nil {
+		return nil, cancelCause(wctx)
+	}
+	_, err = ct.Commit(wctx, nm)
+	committed = true // Commit ends the transaction either way
+	if err != nil {
+		if c := cancelCause(wctx); c != nil {
+			return nil, c
+		}
+		return nil, fmt.Errorf("commit restore of %q: %w", name, err)
+	}
+	v := &Version{Name: nm.Database, Manifest: nm, TMSL: newTMSL, Def: def, Model: comp.eng, Err: comp.engErr,
+		Warnings: comp.warnings, engDef: comp.engDef}
+	m.swap(v.Name, v)
+	m.log.Info("restored", "database", v.Name, "version", nm.Version, "from_database", src.Database,
+		"from_version", src.Version, "objects", len(nm.Objects), "bytes", nm.Size())
+	return &RestoredImage{Version: v, Source: src, Replaced: cur, Notes: notes}, nil
+}
+
+// restoreSecurity applies restore's security option to the model being
+// restored, given the version it replaces (nil for a new database).
+func restoreSecurity(def *model.Database, cur *Version, security string) ([]string, error) {
+	var target []*model.Role
+	if cur != nil && cur.Def != nil {
+		target = cur.Def.Model.Roles
+	}
+	findTarget := func(name string) *model.Role {
+		for _, r := range target {
+			if r != nil && value.EqualText(r.Name, name) {
+				return r
+			}
+		}
+		return nil
+	}
+	switch security {
+	case model.SecuritySkipMembership:
+		kept, dropped := 0, 0
+		for _, r := range def.Model.Roles {
+			if r == nil {
+				continue
+			}
+			dropped += len(r.Members)
+			r.Members = nil
+			if t := findTarget(r.Name); t != nil && len(t.Members) > 0 {
+				ms, err := cloneMembers(t.Members)
+				if err != nil {
+					return nil, err
+				}
+				r.Members = ms
+				kept += len(ms)
+			}
+		}
+		note := fmt.Sprintf("security skipMembership: %s from the backup left out", countNoun(dropped, "role member"))
+		if cur != nil {
+			note += fmt.Sprintf(", %s of the replaced database kept", countNoun(kept, "role member"))
+		}
+		return []string{note}, nil
+	case model.SecurityIgnoreSecurity:
+		n := len(def.Model.Roles)
+		def.Model.Roles = nil
+		if len(target) > 0 {
+			// The replaced database's roles, copied so that the two
+			// versions share nothing mutable.
+			b, err := json.Marshal(target)
+			if err != nil {
+				return nil, fmt.Errorf("copy roles: %w", err)
+			}
+			if err := json.Unmarshal(b, &def.Model.Roles); err != nil {
+				return nil, fmt.Errorf("copy roles: %w", err)
+			}
+			// Roles written for another model may name tables this one
+			// lacks; say so rather than commit a model that does not
+			// validate.
+			var bad []string
+			for _, p := range def.Validate() {
+				if strings.HasPrefix(p.Path, "model.roles") {
+					bad = append(bad, p.Path+": "+p.Message)
+				}
+			}
+			if len(bad) > 0 {
+				return nil, fmt.Errorf("%w: security ignoreSecurity keeps the roles of the database being replaced, but they do not fit the restored model: %s",
+					ErrBadRequest, strings.Join(bad, "; "))
+			}
+		}
+		note := fmt.Sprintf("security ignoreSecurity: %s from the backup left out", countNoun(n, "role"))
+		if cur != nil {
+			note += fmt.Sprintf(", %s of the replaced database kept", countNoun(len(target), "role"))
+		}
+		return []string{note}, nil
+	}
+	return nil, nil
+}
+
+func cloneMembers(ms []*model.RoleMember) ([]*model.RoleMember, error) {
+	b, err := json.Marshal(ms)
+	if err != nil {
+		return nil, fmt.Errorf("copy role members: %w", err)
+	}
+	var out []*model.RoleMember
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("copy role members: %w", err)
+	}
+	return out, nil
+}
+
+// countNoun writes a count and a noun, with an s when the count is not one.
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
