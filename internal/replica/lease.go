@@ -327,10 +327,19 @@ type Lease struct {
 }
 
 // Holder returns the holder's name.
-func (l *Lease) Holder() string { return l.rec.Holder }
+func (l *Lease) Holder() string {
+	// Under the lock: a renewal rewrites rec (with the same holder).
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rec.Holder
+}
 
 // Epoch returns the lease's epoch, which the pointers it writes carry.
-func (l *Lease) Epoch() int64 { return l.rec.Epoch }
+func (l *Lease) Epoch() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rec.Epoch
+}
 
 // TTL returns the lease's TTL.
 func (l *Lease) TTL() time.Duration { return l.ttl }
