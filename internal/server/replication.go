@@ -101,6 +101,7 @@ type Replicator struct {
 	lastSync  time.Time     // a follower's last pass without error
 	syncErr   error         // a follower's last pass's error
 	syncCount int64
+	stopped   bool     // Stop was called: no role is taken again
 	run       *roleRun // the goroutines of the current role
 }
 
@@ -231,6 +232,11 @@ type PromoteOptions struct {
 	// NoWait returns once the lease is held, without waiting for the
 	// catch-up (serve at start, before the databases are loaded).
 	NoWait bool
+
+	// retake is set when a fenced primary takes its lease again by
+	// itself: the promotion happens only if nothing changed the role
+	// since it lost that lease.
+	retake *replica.Lease
 }
 
 // Promote makes this server the primary: it stops following, takes the
@@ -246,8 +252,14 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
-	role, url, done := r.role, r.url, r.caughtUp
+	role, url, done, stopped, lost := r.role, r.url, r.caughtUp, r.stopped, r.lease
 	r.mu.Unlock()
+	switch {
+	case stopped:
+		return r.Status(), fmt.Errorf("%w: the server is shutting down", ErrClosed)
+	case opts.retake != nil && (role != RoleFenced || lost != opts.retake):
+		return r.Status(), nil // promoted, demoted or stopped since
+	}
 	if opts.Store == "" {
 		opts.Store = url
 	}
@@ -311,8 +323,12 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 	}, b)
 	old()
 	run := r.startRun()
-	run.wg.Go(func() { r.keepLease(run, lease) })
-	run.wg.Go(func() { r.becomePrimary(run, st, pub) })
+	// Publishing has a context of its own, which fencing cancels while
+	// the role (and its attempts to take the lease again) goes on.
+	pctx, pcancel := context.WithCancel(run.ctx)
+	publishing := &roleRun{ctx: pctx, cancel: pcancel}
+	run.wg.Go(func() { r.keepLease(run, publishing, lease) })
+	run.wg.Go(func() { r.becomePrimary(publishing, st, pub) })
 	r.log.Info("replication: primary", "store", st.String(), "holder", r.name, "epoch", lease.Epoch(), "takeover", opts.Takeover)
 	if opts.NoWait {
 		return r.Status(), nil
@@ -368,17 +384,22 @@ func (r *Replicator) startRun() *roleRun {
 // keepLease renews the lease until the role ends, and fences the server
 // when the lease is lost (Keep returns then, however it was lost: a
 // failed renewal, or the publisher finding a pointer of a newer epoch).
-func (r *Replicator) keepLease(run *roleRun, lease *replica.Lease) {
+// A lease that ran out while no other server took it (the store did not
+// answer for longer than the TTL) is taken again once the store answers.
+func (r *Replicator) keepLease(run, publishing *roleRun, lease *replica.Lease) {
 	if err := lease.Keep(run.ctx); err != nil && run.ctx.Err() == nil {
-		r.onFenced(run, lease)
+		if r.onFenced(run, publishing, lease) {
+			r.retake(run, lease)
+		}
 	}
 }
 
 // onFenced makes a primary whose lease was lost refuse writes and stop
-// publishing.
-func (r *Replicator) onFenced(run *roleRun, lease *replica.Lease) {
+// publishing. It reports whether the lease may be taken again: no other
+// server holds it.
+func (r *Replicator) onFenced(run, publishing *roleRun, lease *replica.Lease) (retake bool) {
 	if run.ctx.Err() != nil {
-		return // the role ended (demote, stop) and released the lease
+		return false // the role ended (demote, stop) and released the lease
 	}
 	why := lease.Err()
 	holder := ""
@@ -393,7 +414,7 @@ func (r *Replicator) onFenced(run *roleRun, lease *replica.Lease) {
 	r.mu.Lock()
 	if r.lease != lease || r.role != RolePrimary {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	r.role, r.catching = RoleFenced, false
 	msg := why.Error()
@@ -401,12 +422,57 @@ func (r *Replicator) onFenced(run *roleRun, lease *replica.Lease) {
 		msg = fmt.Sprintf("%s; the primary is now %q", msg, holder)
 		r.holder = holder
 	}
+	if holder == "" {
+		msg += "; no other server has taken the lease: this server takes it again once the store answers"
+	}
 	r.fenced = errors.New(msg)
 	r.mu.Unlock()
-	run.cancel() // stops publishing; the goroutines end on their own
+	publishing.cancel() // the publishing goroutines end on their own
 	r.met.fenced()
 	r.log.Error("replication: fenced: this server lost the publishing lease; it publishes nothing and refuses writes until it is promoted or demoted",
 		"store", st.String(), "err", msg)
+	return holder == ""
+}
+
+// retake takes the lease again after it ran out with no other holder:
+// every third of the TTL it reads the lease, and as long as the lease
+// still names this server (or was released) it promotes the server again
+// (Acquire, never a takeover: a server that took the lease meanwhile
+// keeps it, and this one stays fenced). The promotion runs apart from the
+// role's goroutines, since it ends them.
+func (r *Replicator) retake(run *roleRun, lease *replica.Lease) {
+	r.mu.Lock()
+	st, url := r.store, r.url
+	r.mu.Unlock()
+	wait := max(lease.TTL()/3, 10*time.Millisecond)
+	for {
+		select {
+		case <-run.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		rec, err := st.LeaseHolder(run.ctx)
+		if err != nil && !errors.Is(err, replica.ErrNotFound) {
+			continue // the store still does not answer
+		}
+		if err == nil && rec.Holder != r.name && !rec.Released {
+			r.mu.Lock()
+			if r.lease == lease && r.role == RoleFenced {
+				r.holder = rec.Holder
+				r.fenced = fmt.Errorf("%w; the primary is now %q", lease.Err(), rec.Holder)
+			}
+			r.mu.Unlock()
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if _, err := r.Promote(ctx, PromoteOptions{Store: url, NoWait: true, retake: lease}); err != nil {
+				r.log.Warn("replication: taking the lease again failed", "err", err)
+			}
+		}()
+		return
+	}
 }
 
 // becomePrimary catches up with the store (retrying until it succeeds or
@@ -595,8 +661,11 @@ func (r *Replicator) Demote(ctx context.Context, url string) error {
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
-	role, cur, q, lease := r.role, r.url, r.queue, r.lease
+	role, cur, q, lease, stopped := r.role, r.url, r.queue, r.lease, r.stopped
 	r.mu.Unlock()
+	if stopped {
+		return fmt.Errorf("%w: the server is shutting down", ErrClosed)
+	}
 	if url == "" {
 		url = cur
 	}
@@ -726,7 +795,7 @@ func (r *Replicator) Stop(ctx context.Context) error {
 	}
 	old := r.swapRole(func() {
 		r.role, r.store, r.lease, r.pub, r.fol, r.queue = RoleStandalone, nil, nil, nil, nil, nil
-		r.catching = false
+		r.catching, r.stopped = false, true
 	}, nil)
 	old()
 	if lease != nil && role == RolePrimary {

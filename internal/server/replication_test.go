@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -598,4 +599,51 @@ func TestFollowerRestartedMidReplication(t *testing.T) {
 		}
 	}
 	inSync(t, primary, follower)
+}
+
+// shiftClock is the wall clock shifted by an offset that tests move.
+type shiftClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *shiftClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *shiftClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// TestLeaseRunOutAndTakenAgain: a primary whose lease runs out without
+// renewal (as when the store does not answer for longer than the TTL) is
+// fenced, and, since no other server took the lease, takes it again with
+// a new epoch and goes on publishing.
+func TestLeaseRunOutAndTakenAgain(t *testing.T) {
+	st := fileReplStore(t)
+	clock := &shiftClock{}
+	west := replServer(t, "west", st, ReplicationOptions{Publish: st.url, LeaseTTL: 300 * time.Millisecond,
+		Store: replica.Options{Clock: clock}})
+	north := replServer(t, "north", st, ReplicationOptions{Follow: st.url})
+	west.mustTMSL(deployCmd(tinyModel("Tiny")))
+	west.mustTMSL(refreshCmd("Tiny"))
+	inSync(t, west, north)
+	epoch := west.replStatus().Lease.Epoch
+
+	clock.advance(time.Hour) // every deadline has passed
+	waitFor(t, "west to take the lease again", func() (bool, string) {
+		st := west.replStatus()
+		return st.Role == RolePrimary && !st.CatchingUp && st.Lease != nil && st.Lease.Epoch > epoch, fmt.Sprintf("%+v", st)
+	})
+	_, metrics, _ := west.do("GET", "/metrics", nil)
+	if !strings.Contains(string(metrics), "meridian_replication_fenced_total 1") {
+		t.Errorf("/metrics:\n%s", grepLines(string(metrics), "fenced"))
+	}
+	writeTinyData(t, west.src, 3)
+	west.mustTMSL(refreshCmd("Tiny"))
+	inSync(t, west, north)
 }
