@@ -331,9 +331,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case (r.URL.Path == "/admin/promote" || r.URL.Path == "/admin/demote") && r.Method == http.MethodPost:
 		s.admin(w, r)
 	case r.URL.Path == "/tmsl" && r.Method == http.MethodPost:
-		if s.refuseWrite(w) {
-			return
-		}
 		s.tmsl(w, r)
 	case r.URL.Path == "/databases" && r.Method == http.MethodGet:
 		s.listDatabases(w)
@@ -455,6 +452,11 @@ func (s *Server) tmsl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for verb, body := range cmd {
+		// A backup reads; every other command writes, which a follower
+		// or fenced server refuses.
+		if verb != "backup" && s.refuseWrite(w) {
+			return
+		}
 		s.mu.Lock()
 		refused := s.refuse[verb]
 		s.mu.Unlock()
