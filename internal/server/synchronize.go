@@ -190,9 +190,21 @@ func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecR
 	if !p.m.cat.HasObject(man.Model) {
 		src.staged[man.Model] = tmsl // read once more by the commit
 	}
-	out, newModel, err := rewriteModel(tmsl, name, security)
+	cur, err := p.m.Current(name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	def, err := model.Parse(tmsl)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the model of %q on %s: %w", ErrSyncSource, srcDB, base, err)
+	}
+	notes, newModel, err := rewriteModel(def, name, security, cur)
+	if err != nil {
+		return nil, err
+	}
+	out := ""
+	for _, n := range notes {
+		out += "; " + n
 	}
 	target := man
 	changed := newModel != nil
@@ -208,11 +220,6 @@ func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecR
 		target.Objects = append(target.Objects, image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel})
 		src.refs[h] = image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel}
 		src.staged[h] = newModel
-	}
-
-	cur, err := p.m.Current(name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
 	}
 	if cur != nil && cur.Manifest.ContentHash() == target.ContentHash() && cur.Manifest.Version >= man.Version {
 		return &ExecResult{Messages: []string{fmt.Sprintf("database %q is in sync with %s already (version %d, image %s)%s",
@@ -413,46 +420,37 @@ func (r *syncReader) counts() (int, int64) {
 }
 
 // rewriteModel applies synchronizeSecurity and the local name to the
-// source's model object. It returns the new object (nil when nothing
-// changes, so that the image stays the source's) and a note for the
-// answer's messages.
-func rewriteModel(tmsl []byte, name, security string) (note string, out []byte, err error) {
-	def, err := model.Parse(tmsl)
+// source's model def, given the database it replaces (cur, nil for a new
+// one). The security options mean what they mean for restore
+// (restoreSecurity), as Analysis Services documents them for
+// synchronize too: skipMembership copies the roles but not their
+// members (a role the destination has keeps its members), ignoreSecurity
+// copies no role (the destination keeps its own). It returns the new
+// model object, nil when the model is unchanged, so that the image stays
+// the source's.
+func rewriteModel(def *model.Database, name, security string, cur *Version) (notes []string, out []byte, err error) {
+	before, err := json.Marshal(def)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	changed := false
-	if def.Name != name {
-		def.Name, changed = name, true
+	def.Name = name
+	notes, err = restoreSecurity(def, cur, security)
+	if err != nil {
+		return nil, nil, err
 	}
-	switch security {
-	case model.SecurityIgnoreSecurity:
-		if len(def.Model.Roles) > 0 {
-			note = fmt.Sprintf("; synchronizeSecurity ignoreSecurity: %d role(s) left out", len(def.Model.Roles))
-			def.Model.Roles, changed = nil, true
-		}
-	case model.SecuritySkipMembership, "":
-		n := 0
-		for _, r := range def.Model.Roles {
-			if r != nil && len(r.Members) > 0 {
-				n += len(r.Members)
-				r.Members, changed = nil, true
-			}
-		}
-		if n > 0 {
-			note = fmt.Sprintf("; synchronizeSecurity skipMembership: %d role member(s) left out", n)
-		}
-	}
-	if !changed {
-		return note, nil, nil
+	for i, n := range notes {
+		notes[i] = "synchronizeSecurity " + strings.TrimPrefix(strings.ReplaceAll(n, "from the backup", "of the source"), "security ")
 	}
 	out, err = json.Marshal(def)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
+	}
+	if bytes.Equal(before, out) {
+		return notes, nil, nil
 	}
 	// What is committed must be exactly what a restart parses.
 	if _, err := model.Parse(out); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	return note, out, nil
+	return notes, out, nil
 }

@@ -21,13 +21,14 @@ func syncCmd(db, source, security string) string {
 	return mustJSON(map[string]any{"synchronize": s})
 }
 
-// rolesModel is the tiny model with a role that has members.
-func rolesModel(name string) map[string]any {
+// rolesModel is the tiny model with a role that has the members named.
+func rolesModel(name string, members ...string) map[string]any {
 	def := tinyModel(name)
-	def["model"].(map[string]any)["roles"] = []map[string]any{{
-		"name": "Readers", "modelPermission": "read",
-		"members": []map[string]any{{"memberName": "alice@example.com", "identityProvider": "AzureAD"}, {"memberName": "bob@example.com"}},
-	}}
+	var ms []map[string]any
+	for _, m := range members {
+		ms = append(ms, map[string]any{"memberName": m, "identityProvider": "AzureAD"})
+	}
+	def["model"].(map[string]any)["roles"] = []map[string]any{{"name": "Readers", "modelPermission": "read", "members": ms}}
 	return def
 }
 
@@ -78,38 +79,57 @@ func TestSynchronize(t *testing.T) {
 	})
 
 	t.Run("security", func(t *testing.T) {
-		src.mustTMSL(deployCmd(rolesModel("Roles")))
+		src.mustTMSL(deployCmd(rolesModel("Roles", "alice@example.com", "bob@example.com")))
 		src.mustTMSL(refreshCmd("Roles"))
-		members := func(ts *testServer, db string) int {
+		members := func(ts *testServer, db string) string {
 			v, err := ts.m.Current(db)
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := 0
+			var out []string
 			for _, r := range v.Def.Model.Roles {
-				n += len(r.Members)
+				out = append(out, r.Name+":")
+				for _, m := range r.Members {
+					out = append(out, m.MemberName)
+				}
 			}
-			return len(v.Def.Model.Roles)*100 + n
+			return strings.Join(out, " ")
 		}
-		// The default, skipMembership, keeps the role and drops its
-		// members: the image is no longer the source's.
+		// The default, skipMembership, copies the role without its
+		// members (the destination has none of its own): the image is no
+		// longer the source's.
 		msgs := dst.mustTMSL(syncCmd("Roles", "Data Source="+src.hs.URL, ""))
-		if got := members(dst, "Roles"); got != 100 || !strings.Contains(msgs[0], "2 role member(s) left out") {
-			t.Errorf("skipMembership: roles*100+members = %d, messages %q", got, msgs)
+		if got := members(dst, "Roles"); got != "Readers:" || !strings.Contains(msgs[0], "skipMembership: 2 role members of the source left out") {
+			t.Errorf("skipMembership: roles %q, messages %q", got, msgs)
 		}
 		if s, d := src.databases()["Roles"], dst.databases()["Roles"]; s.ImageHash == d.ImageHash {
 			t.Errorf("skipMembership kept the source's image hash %s", s.ImageHash)
 		}
+		dst.mustTMSL(syncCmd("Roles", "Data Source="+src.hs.URL, "copyAll"))
+		if got := members(dst, "Roles"); got != "Readers: alice@example.com bob@example.com" {
+			t.Errorf("copyAll: roles %q", got)
+		}
+		if s, d := src.databases()["Roles"], dst.databases()["Roles"]; s.ImageHash != d.ImageHash || s.Version != d.Version {
+			t.Errorf("copyAll: %+v, source's %+v", d, s)
+		}
+		// As Analysis Services documents: skipMembership leaves the
+		// members of the destination's roles as they are, ignoreSecurity
+		// its roles.
+		src.mustTMSL(deployCmd(rolesModel("Roles", "carol@example.com")))
+		src.mustTMSL(refreshCmd("Roles"))
+		dst.mustTMSL(syncCmd("Roles", "Data Source="+src.hs.URL, "skipMembership"))
+		if got := members(dst, "Roles"); got != "Readers: alice@example.com bob@example.com" {
+			t.Errorf("skipMembership over an existing database: roles %q", got)
+		}
+		src.mustTMSL(deployCmd(tinyModel("Roles")))
+		src.mustTMSL(refreshCmd("Roles"))
 		dst.mustTMSL(syncCmd("Roles", "Data Source="+src.hs.URL, "ignoreSecurity"))
-		if got := members(dst, "Roles"); got != 0 {
-			t.Errorf("ignoreSecurity: roles*100+members = %d", got)
+		if got := members(dst, "Roles"); got != "Readers: alice@example.com bob@example.com" {
+			t.Errorf("ignoreSecurity over an existing database: roles %q", got)
 		}
 		dst.mustTMSL(syncCmd("Roles", "Data Source="+src.hs.URL, "copyAll"))
-		if got := members(dst, "Roles"); got != 102 {
-			t.Errorf("copyAll: roles*100+members = %d", got)
-		}
-		if s, d := src.databases()["Roles"], dst.databases()["Roles"]; s.ImageHash != d.ImageHash {
-			t.Errorf("copyAll: image %s, source's %s", d.ImageHash, s.ImageHash)
+		if got := members(dst, "Roles"); got != "" {
+			t.Errorf("copyAll of a model without roles: roles %q", got)
 		}
 	})
 
