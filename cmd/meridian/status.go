@@ -61,28 +61,27 @@ Exit status 3 when no server answers.`,
 	return cmd
 }
 
-// serverStatus probes every server and lists the databases of the
-// healthy ones. The error is that of opening the list when no server
-// answers.
+// serverStatus probes every server (aliases resolved) and lists the
+// databases of the healthy ones. The error is that of opening the list
+// when no server answers.
 func serverStatus(ctx context.Context, cs *client.ConnString) ([]statusServer, error) {
-	out := make([]statusServer, len(cs.Sources))
-	for i, s := range cs.Sources {
-		out[i] = statusServer{URL: s.URL}
-	}
 	conn, err := client.OpenConnString(ctx, cs, client.Options{UserAgent: "meridian/" + version})
 	if err != nil {
-		for i := range out {
-			out[i].Error = errorText(err)
+		out := make([]statusServer, len(cs.Sources))
+		for i, s := range cs.Sources {
+			out[i] = statusServer{URL: s.URL, Error: errorText(err)}
 		}
 		return out, err
 	}
 	defer conn.Close()
 	health, err := conn.Health(ctx)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
+	out := make([]statusServer, len(health))
 	for i, h := range health {
 		s := &out[i]
+		s.URL = h.URL
 		s.Healthy, s.Ready = h.Healthy, h.Ready
 		s.LatencyMs = float64(h.Latency.Microseconds()) / 1000
 		if h.Err != nil {
@@ -160,7 +159,7 @@ func printStatus(w io.Writer, servers []statusServer) {
 // gives next to it.
 func errorText(err error) string {
 	var e *client.Error
-	if errors.As(err, &e) && e.Message != "" {
+	if errors.As(err, &e) && e.Message != "" && !errors.Is(err, client.ErrAlias) {
 		if e.StatusCode != 0 {
 			return fmt.Sprintf("%d %s: %s", e.StatusCode, e.Code, e.Message)
 		}

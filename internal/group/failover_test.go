@@ -242,7 +242,9 @@ func TestWatchDemotesAReturningPrimary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Watch(ctx, g, WatchOptions{Interval: time.Millisecond, Failover: FailoverOptions{Events: log.add}}) }()
+	go func() {
+		done <- Watch(ctx, g, WatchOptions{Interval: time.Millisecond, Failover: FailoverOptions{Events: log.add}})
+	}()
 	waitFor(t, func() bool { return strings.Contains(strings.Join(log.names(), ","), "demoted west") })
 	cancel()
 	<-done
