@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/meridian-olap/meridian/internal/backup"
 	"github.com/meridian-olap/meridian/internal/catalog"
 	"github.com/meridian-olap/meridian/internal/server"
 	"github.com/meridian-olap/meridian/internal/source"
@@ -50,6 +51,8 @@ type serveConfig struct {
 	Takeover       bool          `yaml:"takeover"`
 	FollowInterval time.Duration `yaml:"follow-interval"`
 	LeaseTTL       time.Duration `yaml:"lease-ttl"`
+	// Backup schedules, and the store as backup-store (serve_backup.go).
+	Backup backup.Config `yaml:"backup"`
 }
 
 // stringList is a YAML sequence of strings, or one string.
@@ -163,6 +166,9 @@ func resolveServeConfig(flags *pflag.FlagSet, file string, fromFlags serveConfig
 	set("shutdown-timeout", func() { cfg.ShutdownTimeout = fromFlags.ShutdownTimeout })
 	set("keep-versions", func() { cfg.KeepVersions = fromFlags.KeepVersions })
 	setReplication(set, &cfg, fromFlags)
+	if err := resolveBackup(&cfg, file, flags.Changed("backup-store")); err != nil {
+		return cfg, err
+	}
 
 	if cfg.DataDir == "" {
 		return cfg, errors.New("data-dir must not be empty")
@@ -251,6 +257,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		MaxTMSLBytes: cfg.MaxTMSLBytes, MaxRequestBytes: cfg.MaxRequestBytes,
 		QueryTimeout: cfg.QueryTimeout, Logger: log,
 		Replication: replicationOptions(cfg),
+		Backup:      backupOptions(cfg),
 	})
 	// A primary takes the publishing lease before it serves: when another
 	// server holds it, serve stops here with a message naming it.
@@ -258,6 +265,14 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		ln.Close()
 		m.Close()
 		return fmt.Errorf("replication: %w", err)
+	}
+	// The backup store is opened now, so that a bad URL stops serve here;
+	// schedules start once the databases are loaded.
+	if err := s.StartBackups(ctx); err != nil {
+		s.Shutdown(ctx)
+		ln.Close()
+		m.Close()
+		return &exitError{code: exitUsage, err: fmt.Errorf("backups: %w", err)}
 	}
 	hs := &http.Server{
 		Handler:           s.Handler(),

@@ -176,6 +176,12 @@ func (s *Server) StartBackups(ctx context.Context) error {
 	b.sched, b.schedEnd = sched, make(chan struct{})
 	go func() {
 		defer close(b.schedEnd)
+		// Databases are listed and backed up once they are loaded.
+		select {
+		case <-s.m.loaded:
+		case <-b.ctx.Done():
+			return
+		}
 		sched.Run(b.ctx)
 	}()
 	s.log.Info("backup schedules started", "schedules", len(b.opts.Schedules), "store", b.url)
@@ -344,7 +350,7 @@ func backupError(ctx context.Context, db, file string, st *blob.Store, err error
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: the backup of %q was cancelled and %s was not written", ErrCancelled, db, file)
 	case errors.Is(err, blob.ErrExists):
-		return fmt.Errorf("%w: %s exists in %s (allow overwriting to replace it)", ErrBackupExists, file, st)
+		return fmt.Errorf("%w: %s in %s; allow overwriting to replace it", ErrBackupExists, file, st)
 	case errors.Is(err, blob.ErrInvalidName):
 		return fmt.Errorf("%w: file: %w", ErrBadRequest, err)
 	case errors.Is(err, backup.ErrInvalidOptions):
