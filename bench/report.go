@@ -211,7 +211,7 @@ func (r *report) writeMarkdown(path string) error {
 	w("\n\n")
 
 	w("## Query latency\n\n")
-	w("Median of %d runs after %d warm-up run(s), milliseconds. Meridian in process is `engine.Model.Query` (parse, evaluate, rows in memory); over HTTP it is the Power BI `executeQueries` endpoint of `meridian serve` in its own process, through the Go client (JSON both ways). DuckDB runs the SQL in process through database/sql, every row read. Both systems answered every query with the same rows before any timing (sorted, numbers within a relative 1e-9, BLANK as NULL, dates to the second).\n\n", r.Settings.Runs, r.Settings.Warmup)
+	w("Median of %d runs, milliseconds, after a warm-up: the check run below, plus %d more run(s). Meridian in process is `engine.Model.Query` (parse, evaluate, rows in memory); over HTTP it is the Power BI `executeQueries` endpoint of `meridian serve` in its own process, through the Go client (JSON both ways). DuckDB runs the SQL in process through database/sql, every row read. Both systems answered every query with the same rows before any timing (sorted, numbers within a relative 1e-9, BLANK as NULL, dates to the second).\n\n", r.Settings.Runs, r.Settings.Warmup)
 	w("| query | kind | rows | DuckDB | Meridian | ratio | Meridian HTTP | ratio | target | |\n")
 	w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, q := range r.Queries {
@@ -238,7 +238,7 @@ func (r *report) writeMarkdown(path string) error {
 	}
 
 	w("\n## Throughput\n\n")
-	w("%d concurrent clients for %.0f s each, every client running the whole workload in turn from a different starting query. Meridian is served over HTTP by `meridian serve`; DuckDB is queried by as many goroutines through database/sql in process.\n\n", r.Settings.Clients, r.Settings.ThroughputSeconds)
+	w("%d concurrent clients, every client running the whole workload in turn from a different starting query; clients start queries for %.0f s, then the queries in flight are waited for and counted. Meridian is served over HTTP by `meridian serve`; DuckDB is queried by as many goroutines through database/sql in process.\n\n", r.Settings.Clients, r.Settings.ThroughputSeconds)
 	w("| system | clients | queries | errors | queries/s | p50 (ms) | p99 (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, t := range r.Throughput {
 		w("| %s | %d | %d | %d | %.2f | %s | %s |\n", t.System, t.Clients, t.Queries, t.Errors, t.QPS, ms(t.P50), ms(t.P99))
