@@ -91,7 +91,7 @@ func TestTMSLErrors(t *testing.T) {
 			413, "RequestTooLarge", []string{"200000"}},
 		{"backup", `{"backup":{"database":"Tiny","file":"t.abf"}}`, 501, "NotSupported", []string{"backup"}},
 		{"restore", `{"restore":{"database":"Tiny","file":"t.abf"}}`, 501, "NotSupported", []string{"restore"}},
-		{"synchronize", `{"synchronize":{"database":"Tiny","source":"Data Source=x"}}`, 501, "NotSupported", nil},
+		{"synchronize from a source that is no URL", `{"synchronize":{"database":"Tiny","source":"Data Source=x"}}`, 400, "BadRequest", []string{"synchronize.source", "no scheme"}},
 		{"delete of a missing partition", `{"delete":{"object":{"database":"Tiny","table":"Sales","partition":"Nope"}}}`, 400, "ObjectNotFound", []string{"Nope"}},
 		{"measure of a missing table", `{"createOrReplace":{"object":{"database":"Tiny","table":"Nope","measure":"M"},"measure":{"name":"M","expression":"1"}}}`, 400, "ObjectNotFound", []string{"Nope"}},
 		{"delete of a table a relationship uses", `{"delete":{"object":{"database":"Tiny","table":"Region"}}}`, 400, "InvalidModel", []string{"relationships"}},

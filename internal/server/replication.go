@@ -249,6 +249,18 @@ type PromoteOptions struct {
 // catch-up goes on in the background until it succeeds, and writes are
 // refused with ErrCatchingUp meanwhile.
 func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (ReplicationStatus, error) {
+	// The wait for the catch-up happens outside the lock on role
+	// changes, so that a demotion or the shutdown is not held by it.
+	done, err := r.promote(ctx, opts)
+	if err != nil || opts.NoWait {
+		return r.Status(), err
+	}
+	return r.promoted(ctx, done)
+}
+
+// promote changes the role to primary and returns what closes when the
+// catch-up ends.
+func (r *Replicator) promote(ctx context.Context, opts PromoteOptions) (chan struct{}, error) {
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
@@ -256,23 +268,18 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 	r.mu.Unlock()
 	switch {
 	case stopped:
-		return r.Status(), fmt.Errorf("%w: the server is shutting down", ErrClosed)
+		return nil, fmt.Errorf("%w: the server is shutting down", ErrClosed)
 	case opts.retake != nil && (role != RoleFenced || lost != opts.retake):
-		return r.Status(), nil // promoted, demoted or stopped since
+		return nil, nil // promoted, demoted or stopped since
 	}
 	if opts.Store == "" {
 		opts.Store = url
 	}
 	if opts.Store == "" {
-		return r.Status(), fmt.Errorf("%w: promote: this server has no replication store; give one (publish URL)", ErrBadRequest)
+		return nil, fmt.Errorf("%w: promote: this server has no replication store; give one (publish URL)", ErrBadRequest)
 	}
 	if role == RolePrimary && opts.Store == url {
-		if !opts.NoWait {
-			if err := waitCaughtUp(ctx, done); err != nil {
-				return r.Status(), err
-			}
-		}
-		return r.Status(), nil
+		return done, nil
 	}
 
 	// Open the new store before giving anything up, so that a bad URL
@@ -282,7 +289,7 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 	if !reuse {
 		var err error
 		if b, st, err = r.open(ctx, opts.Store); err != nil {
-			return r.Status(), err
+			return nil, err
 		}
 	}
 	var lease *replica.Lease
@@ -298,10 +305,10 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 		}
 		var held *replica.HeldError
 		if errors.As(err, &held) {
-			return r.Status(), fmt.Errorf("%w: %q holds the publishing lease of %s (epoch %d, last renewed %s, TTL %v); take it over (takeover) to make this server the primary, which fences %q",
+			return nil, fmt.Errorf("%w: %q holds the publishing lease of %s (epoch %d, last renewed %s, TTL %v); take it over (takeover) to make this server the primary, which fences %q",
 				ErrLeaseHeld, held.Holder, st, held.Epoch, held.Renewed.UTC().Format(time.RFC3339), held.TTL, held.Holder)
 		}
-		return r.Status(), fmt.Errorf("%w: take the publishing lease of %s: %w", ErrReplication, st, err)
+		return nil, fmt.Errorf("%w: take the publishing lease of %s: %w", ErrReplication, st, err)
 	}
 	pub, err := replica.NewPublisher(st, lease, replica.PublisherOptions{Parallelism: r.opts.Parallelism})
 	if err != nil {
@@ -309,7 +316,7 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 		if !reuse {
 			b.Close()
 		}
-		return r.Status(), fmt.Errorf("%w: %w", ErrReplication, err)
+		return nil, fmt.Errorf("%w: %w", ErrReplication, err)
 	}
 
 	// From here on the server is the primary, refusing writes until it
@@ -330,10 +337,36 @@ func (r *Replicator) Promote(ctx context.Context, opts PromoteOptions) (Replicat
 	run.wg.Go(func() { r.keepLease(run, publishing, lease) })
 	run.wg.Go(func() { r.becomePrimary(publishing, st, pub) })
 	r.log.Info("replication: primary", "store", st.String(), "holder", r.name, "epoch", lease.Epoch(), "takeover", opts.Takeover)
-	if opts.NoWait {
-		return r.Status(), nil
+	return done, nil
+}
+
+// promoted waits for the catch-up of a promotion and reports how it
+// ended: the role may have changed meanwhile (the lease lost, a demotion
+// or the shutdown).
+func (r *Replicator) promoted(ctx context.Context, done chan struct{}) (ReplicationStatus, error) {
+	if err := waitCaughtUp(ctx, done); err != nil {
+		return r.Status(), err
 	}
-	return r.Status(), waitCaughtUp(ctx, done)
+	st := r.Status()
+	switch {
+	case st.Role == RoleFenced:
+		return st, fmt.Errorf("%w: the promotion failed: %s", ErrFenced, st.Fenced)
+	case st.Role != RolePrimary:
+		return st, fmt.Errorf("%w: the server became %s during the promotion", ErrBusy, st.Role)
+	}
+	return st, nil
+}
+
+// caughtUpLocked releases those waiting for the catch-up: it is over,
+// or the role changed. r.mu is held.
+func (r *Replicator) caughtUpLocked() {
+	if r.caughtUp != nil {
+		select {
+		case <-r.caughtUp:
+		default:
+			close(r.caughtUp)
+		}
+	}
 }
 
 func waitCaughtUp(ctx context.Context, done chan struct{}) error {
@@ -509,7 +542,7 @@ func (r *Replicator) becomePrimary(run *roleRun, st *replica.Store, pub *replica
 	q := r.queue
 	if r.role == RolePrimary && r.pub == pub {
 		r.catching, r.catchErr = false, nil
-		close(r.caughtUp)
+		r.caughtUpLocked()
 	}
 	r.mu.Unlock()
 	for _, v := range r.m.Databases() {
@@ -708,13 +741,7 @@ func (r *Replicator) Demote(ctx context.Context, url string) error {
 	old := r.swapRole(func() {
 		r.role, r.url, r.store, r.lease, r.pub, r.fol, r.queue = RoleFollower, url, st, nil, nil, f, nil
 		r.catching, r.catchErr, r.fenced, r.syncErr, r.lastSync = false, nil, nil, nil, time.Time{}
-		if r.caughtUp != nil {
-			select {
-			case <-r.caughtUp:
-			default:
-				close(r.caughtUp)
-			}
-		}
+		r.caughtUpLocked()
 		r.caughtUp = nil
 	}, b)
 	old()
@@ -796,6 +823,8 @@ func (r *Replicator) Stop(ctx context.Context) error {
 	old := r.swapRole(func() {
 		r.role, r.store, r.lease, r.pub, r.fol, r.queue = RoleStandalone, nil, nil, nil, nil, nil
 		r.catching, r.stopped = false, true
+		r.caughtUpLocked()
+		r.caughtUp = nil
 	}, nil)
 	old()
 	if lease != nil && role == RolePrimary {

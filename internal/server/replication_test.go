@@ -469,8 +469,13 @@ func TestFollowerLag(t *testing.T) {
 	good := follower.databases()["Tiny"]
 	rows := follower.mustQuery("Tiny", totalQuery)
 
-	// The next version's new objects are removed from the store as soon
-	// as they are published.
+	// The follower looks away (it follows an empty store, which deletes
+	// nothing) while the next version is published and its new objects
+	// are removed from the store; then it looks back.
+	elsewhere := fileReplStore(t)
+	if status, body, _ := follower.do("POST", "/admin/demote", `{"follow":`+mustJSON(elsewhere.url)+`}`); status != http.StatusOK {
+		t.Fatalf("demote to another store: %d %s", status, body)
+	}
 	before := storeObjects(t, st.dir)
 	writeTinyData(t, primary.src, 9)
 	primary.mustTMSL(refreshCmd("Tiny"))
@@ -494,6 +499,12 @@ func TestFollowerLag(t *testing.T) {
 	}
 	if removed == 0 {
 		t.Fatal("the refresh published no new object")
+	}
+	if d := follower.databases()["Tiny"]; d.Version != good.Version || d.ImageHash != good.ImageHash {
+		t.Fatalf("the follower changed while following another store: %+v", d)
+	}
+	if status, body, _ := follower.do("POST", "/admin/demote", `{"follow":`+mustJSON(st.url)+`}`); status != http.StatusOK {
+		t.Fatalf("demote back to the store: %d %s", status, body)
 	}
 	waitFor(t, "the follower to report its lag", func() (bool, string) {
 		d := follower.databases()["Tiny"]
