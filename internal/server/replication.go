@@ -389,17 +389,26 @@ func (r *Replicator) current() (*blob.Store, *replica.Store) {
 }
 
 // swapRole changes the role's state under the lock and returns what
-// stops the old role: its goroutines, then its blob store when b
-// replaces it.
+// ends the old role: it stops its goroutines, releases its lease (so that
+// another server can take it at once; a lost lease is left alone), then
+// closes its blob store when b replaces it.
 func (r *Replicator) swapRole(set func(), b *blob.Store) (stopOld func()) {
 	r.mu.Lock()
-	old, oldB := r.run, r.bstore
+	old, oldB, oldLease := r.run, r.bstore, r.lease
 	r.run = nil
 	set()
 	r.bstore = b
+	newLease := r.lease
 	r.mu.Unlock()
 	return func() {
 		old.stop()
+		if oldLease != nil && oldLease != newLease {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := oldLease.Release(ctx); err != nil {
+				r.log.Warn("replication: releasing the lease failed; it runs out by itself", "err", err)
+			}
+			cancel()
+		}
 		if oldB != nil && oldB != b {
 			oldB.Close()
 		}
@@ -694,7 +703,7 @@ func (r *Replicator) Demote(ctx context.Context, url string) error {
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
-	role, cur, q, lease, stopped := r.role, r.url, r.queue, r.lease, r.stopped
+	role, cur, q, stopped := r.role, r.url, r.queue, r.stopped
 	r.mu.Unlock()
 	if stopped {
 		return fmt.Errorf("%w: the server is shutting down", ErrClosed)
@@ -745,11 +754,6 @@ func (r *Replicator) Demote(ctx context.Context, url string) error {
 		r.caughtUp = nil
 	}, b)
 	old()
-	if lease != nil && role == RolePrimary {
-		if err := lease.Release(ctx); err != nil {
-			r.log.Warn("replication: releasing the lease failed; it runs out by itself", "err", err)
-		}
-	}
 	run := r.startRun()
 	run.wg.Go(func() { r.follow(run, st, f) })
 	r.log.Info("replication: following", "store", st.String(), "interval", r.opts.FollowInterval)
@@ -805,7 +809,7 @@ func (r *Replicator) Stop(ctx context.Context) error {
 	r.op.Lock()
 	defer r.op.Unlock()
 	r.mu.Lock()
-	role, q, lease := r.role, r.queue, r.lease
+	role, q := r.role, r.queue
 	r.mu.Unlock()
 	var err error
 	if role == RolePrimary {
@@ -827,13 +831,6 @@ func (r *Replicator) Stop(ctx context.Context) error {
 		r.caughtUp = nil
 	}, nil)
 	old()
-	if lease != nil && role == RolePrimary {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if rerr := lease.Release(rctx); rerr != nil {
-			r.log.Warn("replication: releasing the lease failed; it runs out by itself", "err", rerr)
-		}
-	}
 	return err
 }
 

@@ -658,3 +658,72 @@ func TestLeaseRunOutAndTakenAgain(t *testing.T) {
 	west.mustTMSL(refreshCmd("Tiny"))
 	inSync(t, west, north)
 }
+
+// TestPrimaryStartReconciles starts a primary over a data directory and
+// a store that disagree: the store wins (the new primary catches up),
+// except where the local database is newer (a higher version, or created
+// again after the store's tombstone), which is published; databases the
+// store lacks are published.
+func TestPrimaryStartReconciles(t *testing.T) {
+	st := fileReplStore(t)
+	west := replServer(t, "west", st, ReplicationOptions{Publish: st.url})
+	west.mustTMSL(deployCmd(tinyModel("Tiny")))
+	west.mustTMSL(deployCmd(tinyModel("OnlyInStore")))
+	west.mustTMSL(refreshCmd("OnlyInStore"))
+	west.mustTMSL(deployCmd(tinyModel("Gone")))
+	west.mustTMSL(`{"delete":{"object":{"database":"Gone"}}}`)
+	west.mustTMSL(deployCmd(tinyModel("Older")))
+	west.mustTMSL(deployCmd(tinyModel("Older", map[string]any{"name": "Extra", "expression": "1"})))
+
+	east := newTestServer(t, func(c *serverConfig) { c.sopts.Name = "east" })
+	for i := range 4 { // Tiny at version 4, above the store's 1
+		east.mustTMSL(deployCmd(tinyModel("Tiny", map[string]any{"name": "M", "expression": fmt.Sprint(i)})))
+	}
+	east.mustTMSL(deployCmd(tinyModel("LocalOnly")))
+	east.mustTMSL(deployCmd(tinyModel("Older"))) // version 1, below the store's 2
+
+	// Once west's publishes are done, it stops (releasing the lease) and
+	// the tombstone of Gone is in the store; east then creates Gone again.
+	waitFor(t, "west's publishes", func() (bool, string) {
+		for _, p := range west.replStatus().Publish {
+			if p.Pending {
+				return false, fmt.Sprintf("%+v", p)
+			}
+		}
+		return true, ""
+	})
+	west.stop()
+	east.mustTMSL(deployCmd(tinyModel("Gone")))
+	want := map[string]dbEntry{}
+	for name, d := range east.databases() {
+		want[name] = d
+	}
+
+	east.restart("east", st, ReplicationOptions{Publish: st.url})
+	waitFor(t, "east to catch up", func() (bool, string) {
+		s := east.replStatus()
+		return !s.CatchingUp && s.Role == RolePrimary, fmt.Sprintf("%+v", s)
+	})
+	got := east.databases()
+	if _, ok := got["OnlyInStore"]; !ok {
+		t.Errorf("the database only the store had was not caught up: %v", got)
+	}
+	for _, name := range []string{"Tiny", "LocalOnly", "Gone"} {
+		if g := got[name]; g.Version != want[name].Version || g.ImageHash != want[name].ImageHash {
+			t.Errorf("%s: %+v, want the local %+v kept", name, g, want[name])
+		}
+	}
+	if g := got["Older"]; g.Version != 2 {
+		t.Errorf("Older: %+v, want the store's version 2", g)
+	}
+	store := openReplStore(t, st)
+	waitFor(t, "east's publishes", func() (bool, string) {
+		for name, d := range east.databases() {
+			p, err := store.Latest(context.Background(), name)
+			if err != nil || p.Deleted || p.Version != d.Version || p.Content.String() != d.ImageHash || p.Publisher != "east" {
+				return false, fmt.Sprintf("%s: store %+v %v, local %+v", name, p, err, d)
+			}
+		}
+		return true, ""
+	})
+}
