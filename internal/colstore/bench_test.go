@@ -2,6 +2,8 @@ package colstore
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"math/rand/v2"
 	"sync"
 	"syscall"
@@ -23,7 +25,11 @@ func benchTable(b *testing.B) *Table {
 		rng := rand.New(rand.NewPCG(1, 1))
 		specs := []ColumnSpec{{"ProductKey", value.Integer}, {"CustomerKey", value.Integer}, {"Quantity", value.Integer}, {"Amount", value.Currency}}
 		bl := NewBuilder(specs, BuilderOptions{})
-		for i := 0; i < 10_000_000; i++ {
+		rows := 10_000_000
+		if s := os.Getenv("MERIDIAN_BENCH_ROWS"); s != "" {
+			rows, _ = strconv.Atoi(s)
+		}
+		for i := 0; i < rows; i++ {
 			bl.Int(0, int64(rng.IntN(10000)))
 			bl.Int(1, int64(rng.IntN(200000)))
 			bl.Int(2, int64(1+rng.IntN(10)))
