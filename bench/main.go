@@ -286,12 +286,18 @@ func run(ctx context.Context, o options) error {
 		r.Processing[i].Ratio = r.Processing[i].Meridian / r.Processing[i].Other
 	}
 
+	if _, peak, err := srv.rss(); err == nil {
+		r.PeakRSS.Server = peak
+	}
 	r.HA = measureHA(ctx, o, srv, bin, store, data, r.Data.ParquetBytes, srvRefresh, haNotes)
 
 	if o.Profiles > 0 {
 		r.Profiles = profileWorst(ctx, r, res.Model, o.Work, o.Profiles)
 	}
 
+	if _, peak, err := procRSS(os.Getpid()); err == nil {
+		r.PeakRSS.Harness = peak
+	}
 	r.Machine.LoadAvg = append(r.Machine.LoadAvg, loadAverage())
 	r.Seconds = time.Since(start).Seconds()
 	if o.Out == "" {

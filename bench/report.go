@@ -39,7 +39,13 @@ type report struct {
 	HA         haSection       `json:"highAvailability"`
 	Profiles   []string        `json:"profiles,omitempty"`
 	Summary    summary         `json:"summary"`
-	Seconds    float64         `json:"totalSeconds"`
+	// Peaks of resident memory: this harness process (DuckDB and
+	// Meridian in process) and the server.
+	PeakRSS struct {
+		Harness int64 `json:"harnessBytes"`
+		Server  int64 `json:"serverBytes"`
+	} `json:"peakRSS"`
+	Seconds float64 `json:"totalSeconds"`
 }
 
 type scale struct {
@@ -263,7 +269,12 @@ func (r *report) writeMarkdown(path string) error {
 	}
 
 	w("\n## Running it\n\n")
-	w("`make bench` runs the harness at scale factor 10 (`BENCH_SF=1 make bench` for a quicker run; SF100, 100 million sales rows, needs about 40 GB of memory for both systems and the files). ")
+	w("`make bench` runs the harness at scale factor 10; `BENCH_SF=1 make bench` is a quicker run, and `BENCH_SF=100 make bench` runs 100 million sales rows where memory allows. ")
+	if r.PeakRSS.Harness > 0 {
+		w("In this run the harness process (DuckDB and Meridian in process) peaked at %s of resident memory and the server at %s; memory grows about linearly with the scale, so SF100 needs roughly %s, plus %s of disk for its files. ",
+			size(float64(r.PeakRSS.Harness)), size(float64(r.PeakRSS.Server)),
+			size(float64(r.PeakRSS.Harness+r.PeakRSS.Server)*100/r.Scale.SF), size(float64(r.Data.CSVBytes+r.Data.ParquetBytes)*100/r.Scale.SF))
+	}
 	w("The harness is its own Go module (`bench/go.mod`) so that DuckDB's cgo build stays out of the server. Generated files are cached in the work directory between runs. ")
 	w("`cd bench && go run . -h` lists the options.\n\n")
 	w("The queries, DAX and SQL side by side, are in `bench/workload.go`.\n\n")
