@@ -52,8 +52,9 @@ func (c *checker) close() {
 // reader uses grow their output for as long as the input asks (an LZ4
 // block that does not decode makes one double its buffer forever), so a
 // page must be shown to decode to no more than its header claims before
-// the reader sees it.
-func (c *checker) checkChunk(md *format.ColumnMetaData, groupRows int64) error {
+// the reader sees it. It returns the number of values of the chunk's data
+// pages.
+func (c *checker) checkChunk(md *format.ColumnMetaData, groupRows int64) (int64, error) {
 	ra, size := c.ra, c.size
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -61,10 +62,10 @@ func (c *checker) checkChunk(md *format.ColumnMetaData, groupRows int64) error {
 	}
 	end := start + md.TotalCompressedSize
 	if start < 4 || md.TotalCompressedSize < 0 || end < start || end > size {
-		return fmt.Errorf("the column chunk at byte %d of %d bytes lies outside the file of %d bytes", start, md.TotalCompressedSize, size)
+		return 0, fmt.Errorf("the column chunk at byte %d of %d bytes lies outside the file of %d bytes", start, md.TotalCompressedSize, size)
 	}
 	if md.NumValues < 0 || groupRows < 0 {
-		return fmt.Errorf("the column chunk claims %d values", md.NumValues)
+		return 0, fmt.Errorf("the column chunk claims %d values", md.NumValues)
 	}
 	var proto thrift.CompactProtocol
 	buf := make([]byte, 0, 4096)
@@ -76,7 +77,7 @@ func (c *checker) checkChunk(md *format.ColumnMetaData, groupRows int64) error {
 			buf = buf[:want]
 			m, err := ra.ReadAt(buf, pos)
 			if m < len(buf) && err != nil {
-				return fmt.Errorf("read the page header at byte %d: %v", pos, err)
+				return 0, fmt.Errorf("read the page header at byte %d: %v", pos, err)
 			}
 			r := proto.NewReaderFromBytes(buf)
 			var h format.PageHeader
@@ -88,32 +89,32 @@ func (c *checker) checkChunk(md *format.ColumnMetaData, groupRows int64) error {
 					buf = make([]byte, want)
 					continue
 				}
-				return fmt.Errorf("the page header at byte %d is damaged: %v", pos, err)
+				return 0, fmt.Errorf("the page header at byte %d is damaged: %v", pos, err)
 			}
 			if err := checkHeader(&h, groupRows); err != nil {
-				return fmt.Errorf("the page at byte %d: %v", pos, err)
+				return 0, fmt.Errorf("the page at byte %d: %v", pos, err)
 			}
 			if h.Type != format.DictionaryPage {
 				values += pageValues(&h)
 			}
 			data := pos + int64(r.BytesRead())
 			if data+int64(h.CompressedPageSize) > end {
-				return fmt.Errorf("the page at byte %d runs past its column chunk", pos)
+				return 0, fmt.Errorf("the page at byte %d runs past its column chunk", pos)
 			}
 			if err := c.checkData(md.Codec, &h, data); err != nil {
-				return fmt.Errorf("the page at byte %d: %v", pos, err)
+				return 0, fmt.Errorf("the page at byte %d: %v", pos, err)
 			}
 			pos += int64(r.BytesRead()) + int64(h.CompressedPageSize)
 			if pos > end {
-				return fmt.Errorf("the page at byte %d runs past its column chunk", pos)
+				return 0, fmt.Errorf("the page at byte %d runs past its column chunk", pos)
 			}
 			break
 		}
 	}
 	if values > md.NumValues && md.NumValues > 0 {
-		return fmt.Errorf("the pages hold %d values where the column chunk has %d", values, md.NumValues)
+		return 0, fmt.Errorf("the pages hold %d values where the column chunk has %d", values, md.NumValues)
 	}
-	return nil
+	return values, nil
 }
 
 // checkData decompresses a page into a buffer of the size its header

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/source/csv"
@@ -335,12 +336,19 @@ func (sc *scan) run(ctx context.Context) error {
 			if l.index >= len(chunks) || g >= len(meta.RowGroups) || l.index >= len(meta.RowGroups[g].Columns) {
 				return fmt.Errorf("read %s row group %d: no data for column %q: %w", sc.s.cfg.Name, g+1, l.Name, ErrFormat)
 			}
-			if err := chk.checkChunk(&meta.RowGroups[g].Columns[l.index].MetaData, rows); err != nil {
+			values, err := chk.checkChunk(&meta.RowGroups[g].Columns[l.index].MetaData, rows)
+			if err == nil && values < rows {
+				err = fmt.Errorf("%d values for %d rows", values, rows)
+			}
+			if err != nil {
 				return fmt.Errorf("read %s row group %d, column %q: %v: %w", sc.s.cfg.Name, g+1, l.Name, err, ErrFormat)
 			}
 			r := &colReader{col: c, leaf: l, pages: chunks[l.index].Pages(), buf: make([]pq.Value, batch)}
 			r.fast, r.mul = fastPathOf(c, l)
 			sc.cols = append(sc.cols, r)
+		}
+		if err := checkRowCount(chk, &meta.RowGroups[g], rows, sc.cols); err != nil {
+			return fmt.Errorf("read %s row group %d: %v: %w", sc.s.cfg.Name, g+1, err, ErrFormat)
 		}
 		err := sc.group1(ctx, rows, skip)
 		for _, r := range sc.cols {
@@ -352,6 +360,31 @@ func (sc *scan) run(ctx context.Context) error {
 			return err
 		}
 		skip = 0
+	}
+	return nil
+}
+
+// checkRowCount checks a row group's count of rows against its data when
+// no selected column does: rows made of BLANKs only would otherwise be
+// delivered for as long as a damaged footer claims.
+func checkRowCount(chk *checker, rg *format.RowGroup, rows int64, cols []*colReader) error {
+	for _, r := range cols {
+		if r != nil {
+			return nil // the selected columns' pages were checked against rows
+		}
+	}
+	if len(rg.Columns) == 0 {
+		if rows > 0 {
+			return fmt.Errorf("%d rows and no column", rows)
+		}
+		return nil
+	}
+	values, err := chk.checkChunk(&rg.Columns[0].MetaData, rows)
+	if err != nil {
+		return err
+	}
+	if values < rows {
+		return fmt.Errorf("%d rows, but its first column holds %d values", rows, values)
 	}
 	return nil
 }
