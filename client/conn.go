@@ -618,6 +618,9 @@ func (c *Conn) probeLoop(s *server) {
 			c.log.Warn("meridian server is ready again", "server", s.url)
 			return
 		}
+		// A server that stays down may have been failed over from: the
+		// aliases may name a new primary by now.
+		c.rereadAliases()
 		wait = min(2*wait, 8*c.probeInterval)
 		t.Reset(wait)
 	}

@@ -38,8 +38,9 @@
 // loopback) and uses the servers its text names, in their order, in place
 // of the entry. The text is a list of server URLs or a connection string,
 // with # comments (see ParseAlias for the format; FormatAlias writes it).
-// When a server fails, the aliases are read again in the background, at
-// most once per Options.AliasInterval, and a read that has tried every
+// When a server fails (a request or a background probe of a server that
+// is down), the aliases are read again in the background, at most once per
+// Options.AliasInterval, and a read that has tried every
 // server waits for the re-read and tries the servers it newly names; so
 // clients follow a failover (`meridian failover` rewrites the alias)
 // without anyone editing connection strings. An alias that does not

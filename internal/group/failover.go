@@ -148,6 +148,17 @@ func Failover(ctx context.Context, g *Group, to string, opts FailoverOptions) (*
 		}
 	}
 
+	// The alias store must be usable before anything changes: a
+	// failover that promotes and then cannot repoint the alias leaves
+	// clients on the old primary.
+	if !g.AliasObject.IsZero() {
+		if err := checkAliasStore(ctx, g.AliasObject, opts.Blob); err != nil {
+			err = fmt.Errorf("%w: nothing was changed: %w", ErrFailover, err)
+			opts.emit("failover-failed", target.Name, "the alias store cannot be used", err)
+			return res, err
+		}
+	}
+
 	// 2. Promote.
 	store := ""
 	if states[ti].Store == "" {
@@ -321,6 +332,23 @@ func note(s Server, role string) string {
 		parts = append(parts, role)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkAliasStore reads the alias object's attributes, which fails on a
+// store that cannot be reached or refuses the credentials.
+func checkAliasStore(ctx context.Context, ref ObjectRef, opts blob.Options) error {
+	st, err := blob.Open(ctx, ref.Store, opts)
+	if err != nil {
+		return fmt.Errorf("open the alias store: %w", err)
+	}
+	defer st.Close()
+	if _, err := st.Exists(ctx, ref.Name); err != nil {
+		if errors.Is(err, blob.ErrPermission) {
+			return fmt.Errorf("read alias %s: %w (check the store's credentials: AZURE_STORAGE_* or AWS variables)", ref, err)
+		}
+		return fmt.Errorf("read alias %s: %w", ref, err)
+	}
+	return nil
 }
 
 // WriteAlias writes an alias text to its object, creating the container

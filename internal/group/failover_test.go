@@ -179,12 +179,15 @@ func TestFailoverErrors(t *testing.T) {
 		}
 	})
 	t.Run("alias store refuses", func(t *testing.T) {
-		g, _ := fakeGroup(t, 2)
+		g, fakes := fakeGroup(t, 2)
 		withAlias(t, g, "mem://alias-store")
 		g.AliasObject = ObjectRef{Store: "file:///proc/no-such-dir", Name: "alias"}
 		_, err := Failover(ctx, g, "north", FailoverOptions{})
-		if !errors.Is(err, ErrFailover) || !strings.Contains(err.Error(), "alias was not repointed") {
+		if !errors.Is(err, ErrFailover) || !strings.Contains(err.Error(), "nothing was changed") {
 			t.Fatalf("err = %v", err)
+		}
+		if len(fakes[1].AdminRequests()) != 0 {
+			t.Error("north was promoted although the alias store cannot be used")
 		}
 	})
 }
