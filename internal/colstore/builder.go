@@ -398,3 +398,84 @@ func isASCII(b []byte) bool {
 	}
 	return true
 }
+
+// MergeChunks concatenates chunks of the same columns, in order, into one:
+// the rows of a partition read in parallel pieces. Text keeps the first
+// spelling seen across the pieces, as a sequential read would.
+func MergeChunks(chunks []*Chunk) (*Chunk, error) {
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	if len(chunks) == 0 {
+		return nil, fmt.Errorf("colstore: no chunks to merge")
+	}
+	out := &Chunk{}
+	ncol := len(chunks[0].cols)
+	for _, ch := range chunks {
+		if len(ch.cols) != ncol {
+			return nil, fmt.Errorf("colstore: merge chunks of %d and %d columns", ncol, len(ch.cols))
+		}
+		out.Rows += ch.Rows
+	}
+	out.cols = make([]*rawColumn, ncol)
+	for c := 0; c < ncol; c++ {
+		parts := make([]*rawColumn, len(chunks))
+		for i, ch := range chunks {
+			parts[i] = ch.cols[c]
+		}
+		out.cols[c] = mergeRaw(parts)
+	}
+	return out, nil
+}
+
+func mergeRaw(parts []*rawColumn) *rawColumn {
+	m := newRawColumn(parts[0].typ)
+	total := 0
+	for _, p := range parts {
+		total += p.n
+	}
+	m.blank = make([]uint64, (total+63)/64)
+	switch m.typ {
+	case value.Integer, value.Currency, value.Boolean:
+		m.ints = make([]int64, 0, total)
+	case value.Decimal, value.DateTime:
+		m.floats = make([]float64, 0, total)
+	case value.String:
+		m.strIDs = make([]uint32, 0, total)
+	default:
+		m.vals = make([]value.Value, 0, total)
+	}
+	for _, p := range parts {
+		for i := 0; i < p.n; i++ {
+			if p.isBlank(i) {
+				m.blank[(m.n+i)/64] |= 1 << uint((m.n+i)%64)
+				m.nblank++
+			}
+		}
+		switch m.typ {
+		case value.Integer, value.Currency, value.Boolean:
+			m.ints = append(m.ints, p.ints...)
+		case value.Decimal, value.DateTime:
+			m.floats = append(m.floats, p.floats...)
+		case value.String:
+			remap := make([]uint32, len(p.strs)+1)
+			for j, s := range p.strs {
+				key := value.FoldText(s)
+				id, ok := m.strMap[key]
+				if !ok {
+					m.strs = append(m.strs, s)
+					id = uint32(len(m.strs))
+					m.strMap[key] = id
+				}
+				remap[j+1] = id
+			}
+			for _, id := range p.strIDs {
+				m.strIDs = append(m.strIDs, remap[id])
+			}
+		default:
+			m.vals = append(m.vals, p.vals...)
+		}
+		m.n += p.n
+	}
+	return m
+}

@@ -392,18 +392,58 @@ func (p *processor) readPartition(ctx context.Context, t *model.Table, part *mod
 				ErrSource, where, name, c.Name, fieldNames(fields))
 		}
 	}
-	b := colstore.NewBuilder(specs, colstore.BuilderOptions{ParseText: parseText})
-	sink := &mappedSink{b: b, mapping: mapping, p: p, table: t.Name, part: part.Name}
-	if err := src.Scan(ctx, sink); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, err)
+	newSink := func() (*colstore.Builder, *mappedSink) {
+		b := colstore.NewBuilder(specs, colstore.BuilderOptions{ParseText: parseText})
+		return b, &mappedSink{b: b, mapping: mapping, p: p, table: t.Name, part: part.Name}
 	}
-	ch, err := b.Finish()
+	ch, err := p.readParallel(ctx, src, newSink)
+	if errors.Is(err, source.ErrNotParallel) {
+		b, sink := newSink()
+		if err := src.Scan(ctx, sink); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, err)
+		}
+		ch, err = b.Finish()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, err)
 	}
 	p.parts.Add(1)
 	p.progress(Progress{Table: t.Name, Partition: part.Name, Rows: int64(ch.Rows), Done: true})
 	return ch, nil
+}
+
+// readParallel reads a source in pieces on every core when it can, and
+// merges the pieces in order; source.ErrNotParallel means read it whole.
+func (p *processor) readParallel(ctx context.Context, src source.Source, newSink func() (*colstore.Builder, *mappedSink)) (*colstore.Chunk, error) {
+	ps, ok := src.(source.ParallelSource)
+	n := runtime.GOMAXPROCS(0)
+	if !ok || n < 2 {
+		return nil, source.ErrNotParallel
+	}
+	builders := make([]*colstore.Builder, n)
+	sinks := make([]*mappedSink, n)
+	var rows int64
+	used, err := ps.ScanParallel(ctx, n, func(i int) source.Sink {
+		builders[i], sinks[i] = newSink()
+		return sinks[i]
+	})
+	if err != nil {
+		// The pieces' rows were counted; take them back before a re-read.
+		for _, s := range sinks {
+			if s != nil {
+				rows += s.rows
+			}
+		}
+		p.rows.Add(-rows)
+		return nil, err
+	}
+	chunks := make([]*colstore.Chunk, used)
+	for i := range chunks {
+		if chunks[i], err = builders[i].Finish(); err != nil {
+			return nil, err
+		}
+	}
+	return colstore.MergeChunks(chunks)
 }
 
 func fieldNames(fs []source.Field) string {

@@ -8,6 +8,7 @@ package source
 
 import (
 	"context"
+	"errors"
 
 	"github.com/meridian-olap/meridian/internal/value"
 )
@@ -41,4 +42,18 @@ type Sink interface {
 type Source interface {
 	Fields() []Field
 	Scan(ctx context.Context, sink Sink) error
+}
+
+// ErrNotParallel is returned by ParallelSource.ScanParallel when it did
+// not (or could not) read in pieces: the caller reads with Scan instead,
+// into a fresh sink.
+var ErrNotParallel = errors.New("source: not read in parallel")
+
+// ParallelSource is a Source that can also read in pieces concurrently,
+// piece i into sink(i), the pieces in row order. It returns the number of
+// pieces used, or ErrNotParallel, after which the sinks hold nothing the
+// caller may use.
+type ParallelSource interface {
+	Source
+	ScanParallel(ctx context.Context, n int, sink func(i int) Sink) (int, error)
 }

@@ -204,6 +204,11 @@ func (s *Source) Scan(ctx context.Context, sink source.Sink) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", s.cfg.Name, err)
 	}
+	return s.scanRows(ctx, rd, sink, s.cfg.Skip)
+}
+
+// scanRows pushes the rows of a reader into sink, skipping the first skip.
+func (s *Source) scanRows(ctx context.Context, rd *Reader, sink source.Sink, skip int) error {
 	cols := s.cfg.Columns
 	for row := 0; ; row++ {
 		if row%ctxEvery == 0 {
@@ -218,7 +223,7 @@ func (s *Source) Scan(ctx context.Context, sink source.Sink) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.cfg.Name, err)
 		}
-		if row < s.cfg.Skip {
+		if row < skip {
 			continue
 		}
 		if s.cfg.MaxFields > 0 && len(fields) > s.cfg.MaxFields {
