@@ -2,9 +2,9 @@ package colstore
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"strconv"
-	"math/rand/v2"
 	"sync"
 	"syscall"
 	"testing"
