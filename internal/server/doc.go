@@ -41,10 +41,25 @@
 // touches several databases commits them one after the other, so only an
 // I/O failure between those small commits can leave it partly applied.
 //
-// Images from outside (restore, replication) come in through
+// Images from outside (replication, synchronize) come in through
 // CommitImage, which verifies every object and decodes the whole image
-// before it commits; backup and publishing read a pinned image through
-// ReadImage.
+// before it commits; a restore comes in through RestoreImage, which
+// streams an archive into a catalog transaction and does the same once
+// the archive's reader has verified all of it. Backup and publishing
+// read a pinned image through ReadImage.
+//
+// # Backup and restore
+//
+// TMSL backup and restore (backup.go) go through the server's backup
+// store (Options.BackupStore or Options.Backup.Store). Backup pins the
+// current version and writes it with backup.WriteToStore: it takes no
+// writer lock, so queries and refreshes go on. Restore reads the
+// archive with backup.Read into Manager.RestoreImage: a wrong password,
+// a damaged, truncated or foreign file, or an image that does not
+// decode aborts the transaction and changes nothing. The answer is the
+// usual {"messages":[...]} with the result as "backup" or "restore"
+// (sizes, versions, seconds). StartBackups opens the store and runs the
+// backup schedules (backup.Scheduler) until Shutdown.
 //
 // # HTTP API
 //
@@ -60,6 +75,7 @@
 //	GET    /servers/{server}/models/{db}/refreshes/{id}
 //	DELETE /servers/{server}/models/{db}/refreshes/{id}  cancel
 //	GET    /metrics                                   Prometheus text format
+//	GET    /backups[?prefix=P][&database=D]           the backup store's listing, oldest first
 //	GET    /status                                    role, name, region, store, primary, lease, publish and follow state
 //	POST   /admin/promote                             {"takeover","store","timeoutSeconds"}: become the primary
 //	POST   /admin/demote                              {"follow","timeoutSeconds"}: become a follower

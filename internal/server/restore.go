@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/meridian-olap/meridian/internal/colstore"
 	"github.com/meridian-olap/meridian/internal/image"
@@ -94,7 +97,9 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		// Only the manager writes the catalog, under its writer lock.
 		return nil, fmt.Errorf("restore %q: the catalog's current version is not the one in memory", name)
 	}
-	src, err := read(wctx, ctxWriter{ctx: wctx, w: ct})
+	t0 := time.Now()
+	cache := &restoreCache{w: ctxWriter{ctx: wctx, w: ct}, r: ct, objs: map[image.Hash][]byte{}, limit: restoreCacheBytes}
+	src, err := read(wctx, cache)
 	if err != nil {
 		if c := cancelCause(wctx); c != nil {
 			return nil, c
@@ -135,12 +140,15 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 	if err != nil {
 		return nil, fmt.Errorf("restore %q: write model: %w", name, err)
 	}
+	tRead := time.Since(t0)
 	var data *colstore.Database
 	if !src.Data.IsZero() {
-		if data, err = colstore.Decode(wctx, src.Data, ct); err != nil {
+		if data, err = colstore.Decode(wctx, src.Data, cache); err != nil {
 			return nil, verifyError(wctx, "data", err)
 		}
 	}
+	tDecode := time.Since(t0) - tRead
+	cache.drop()
 	comp := compile(def, data, false)
 	nm := &image.Manifest{State: src.State, LastProcessed: src.LastProcessed, Model: modelRef.Hash, Data: src.Data,
 		Objects: []image.ObjectRef{modelRef}}
@@ -155,6 +163,7 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 	if err := wctx.Err(); err != nil {
 		return nil, cancelCause(wctx)
 	}
+	tCompile := time.Since(t0) - tRead - tDecode
 	_, err = ct.Commit(wctx, nm)
 	committed = true // Commit ends the transaction either way
 	if err != nil {
@@ -167,7 +176,8 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		Warnings: comp.warnings, engDef: comp.engDef}
 	m.swap(v.Name, v)
 	m.log.Info("restored", "database", v.Name, "version", nm.Version, "from_database", src.Database,
-		"from_version", src.Version, "objects", len(nm.Objects), "bytes", nm.Size())
+		"from_version", src.Version, "objects", len(nm.Objects), "bytes", nm.Size(),
+		"read", tRead, "decode", tDecode, "compile", tCompile, "commit", time.Since(t0)-tRead-tDecode-tCompile)
 	return &RestoredImage{Version: v, Source: src, Replaced: cur, Notes: notes}, nil
 }
 
@@ -263,4 +273,63 @@ func countNoun(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// restoreCacheBytes bounds the object bytes a restore keeps in memory
+// between reading and decoding them.
+const restoreCacheBytes = 1 << 30
+
+// restoreCache is the sink of a restore and the reader its image is
+// decoded from. It writes every object into the transaction and keeps
+// a copy in memory, up to a limit, until the decoder takes it: the
+// decoder then neither reads back nor hashes again bytes that were just
+// verified, and each copy is freed as it is decoded, so memory peaks at
+// about the size of the image (which the database takes in memory
+// anyway). Objects beyond the limit are read back from the transaction.
+type restoreCache struct {
+	w     image.ObjectWriter
+	r     image.ObjectReader
+	limit int64
+
+	mu    sync.Mutex
+	objs  map[image.Hash][]byte
+	bytes int64
+}
+
+func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
+	ref, err := c.w.WriteObject(ctx, kind, data)
+	if err != nil {
+		return ref, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.objs[ref.Hash]; !ok && c.bytes+ref.Size <= c.limit {
+		// A writer must not keep the caller's slice.
+		c.objs[ref.Hash] = bytes.Clone(data)
+		c.bytes += ref.Size
+	}
+	return ref, nil
+}
+
+// ReadObject hands over the copy it holds (an object read twice comes
+// from the transaction the second time).
+func (c *restoreCache) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
+	c.mu.Lock()
+	data, ok := c.objs[h]
+	if ok {
+		delete(c.objs, h)
+		c.bytes -= int64(len(data))
+	}
+	c.mu.Unlock()
+	if ok {
+		return data, nil
+	}
+	return c.r.ReadObject(ctx, h)
+}
+
+// drop frees what the decoder did not take.
+func (c *restoreCache) drop() {
+	c.mu.Lock()
+	c.objs, c.bytes = nil, 0
+	c.mu.Unlock()
 }

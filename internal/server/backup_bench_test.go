@@ -1,0 +1,250 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/meridian-olap/meridian/internal/blob"
+	"github.com/meridian-olap/meridian/internal/model"
+	"github.com/meridian-olap/meridian/internal/testenv"
+)
+
+// Backup and restore throughput of a large retail image (about 1 GB at
+// the default MERIDIAN_BENCH_IMAGE_ROWS of 85,000,000), to a folder and
+// to Azure Blob Storage (Azurite), against copying the same bytes to
+// the same store: raw-put is one Put of a stream of the image's objects
+// read from the catalog (what a backup reads, without the archive),
+// raw-get one Get of that object read to the end. MB/s counts the
+// image's bytes for all of them, so the figures compare directly.
+//
+//	go test ./internal/server -run '^$' -bench BackupRestore -benchtime 3x -timeout 1h
+
+var (
+	bigImageOnce sync.Once
+	bigImage     *Manager
+	bigImageErr  error
+)
+
+// bigRetail returns a manager holding the large retail image, built once
+// per process.
+func bigRetail(b *testing.B) *Manager {
+	bigImageOnce.Do(func() {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "meridian-bench-backup-")
+		if err != nil {
+			bigImageErr = err
+			return
+		}
+		m, err := OpenManager(ctx, ManagerOptions{DataDir: dir, GCDelay: -1})
+		if err == nil {
+			err = m.Load(ctx)
+		}
+		if err == nil {
+			err = commitRetail(ctx, m, envInt(b, "MERIDIAN_BENCH_IMAGE_ROWS", 85_000_000))
+		}
+		bigImage, bigImageErr = m, err
+	})
+	if bigImageErr != nil {
+		b.Fatal(bigImageErr)
+	}
+	return bigImage
+}
+
+// imageStream streams the objects of an image one after the other.
+func imageStream(ctx context.Context, snap *Snapshot) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		for _, o := range snap.Version.Manifest.Objects {
+			data, err := snap.Objects.ReadObject(ctx, o.Hash)
+			if err == nil {
+				_, err = pw.Write(data)
+			}
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.Close()
+	}()
+	return pr
+}
+
+func BenchmarkBackupRestore(b *testing.B) {
+	ctx := context.Background()
+	src := bigRetail(b)
+	v, err := src.Current("Retail")
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := v.Manifest.Size()
+	memBytes := v.Data().Bytes()
+	stores := []struct {
+		name string
+		open func(b *testing.B) *blob.Store
+	}{
+		{"file", func(b *testing.B) *blob.Store {
+			st, err := blob.Open(ctx, "file://"+b.TempDir(), blob.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		}},
+		{"azblob", func(b *testing.B) *blob.Store {
+			az := testenv.Azurite(b)
+			st, err := blob.Open(ctx, "azblob://bench", blob.Options{Create: true, AzureConnectionString: az.ConnectionString})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		}},
+	}
+	for _, sk := range stores {
+		b.Run(sk.name, func(b *testing.B) {
+			st := sk.open(b)
+			defer st.Close()
+			s := New(src, Options{Name: "bench", Backup: BackupOptions{Store: st}})
+			defer s.Shutdown(ctx)
+			// MB/s of wall time; on a machine shared with other work the
+			// CPU seconds per operation are the steadier figure.
+			var cpu float64
+			report := func(b *testing.B) {
+				b.ReportMetric(float64(size)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
+				b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+				cpu = 0
+			}
+			b.Run("raw-put", func(b *testing.B) {
+				for b.Loop() {
+					c0 := cpuSeconds()
+					snap, err := src.ReadImage(ctx, "Retail")
+					if err != nil {
+						b.Fatal(err)
+					}
+					rc := imageStream(ctx, snap)
+					err = st.Put(ctx, "raw", rc, blob.PutOptions{})
+					rc.Close()
+					snap.Release()
+					if err != nil {
+						b.Fatal(err)
+					}
+					cpu += cpuSeconds() - c0
+				}
+				report(b)
+			})
+			b.Run("raw-get", func(b *testing.B) {
+				for b.Loop() {
+					c0 := cpuSeconds()
+					rc, _, err := st.Get(ctx, "raw")
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(io.Discard, rc)
+					rc.Close()
+					if err != nil || n != size {
+						b.Fatalf("read %d of %d bytes: %v", n, size, err)
+					}
+					cpu += cpuSeconds() - c0
+				}
+				report(b)
+			})
+			// What a restore has to do at the least: the bytes from the
+			// store into a local file, synced.
+			b.Run("raw-get-to-disk", func(b *testing.B) {
+				dir := b.TempDir()
+				for b.Loop() {
+					c0 := cpuSeconds()
+					rc, _, err := st.Get(ctx, "raw")
+					if err != nil {
+						b.Fatal(err)
+					}
+					f, err := os.Create(filepath.Join(dir, "raw"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(f, rc)
+					rc.Close()
+					if err == nil {
+						err = f.Sync()
+					}
+					f.Close()
+					if err != nil || n != size {
+						b.Fatalf("copied %d of %d bytes: %v", n, size, err)
+					}
+					cpu += cpuSeconds() - c0
+				}
+				report(b)
+			})
+			for _, compress := range []bool{true, false} {
+				file := fmt.Sprintf("retail-compress-%v.mbak", compress)
+				var archive int64
+				b.Run(fmt.Sprintf("backup/compress=%v", compress), func(b *testing.B) {
+					for b.Loop() {
+						c0 := cpuSeconds()
+						res, err := s.Backup(ctx, &model.Backup{Database: "Retail", File: file, AllowOverwrite: true, ApplyCompression: compress})
+						if err != nil {
+							b.Fatal(err)
+						}
+						archive = res.ArchiveBytes
+						cpu += cpuSeconds() - c0
+					}
+					report(b)
+					b.ReportMetric(float64(archive)/1e6, "archive-MB")
+					b.ReportMetric(float64(size)/1e6, "image-MB")
+					b.ReportMetric(float64(memBytes)/1e6, "memory-MB")
+				})
+				b.Run(fmt.Sprintf("restore/compress=%v", compress), func(b *testing.B) {
+					for b.Loop() {
+						// A fresh data directory each time, so that every
+						// object is written (a catalog that holds an object
+						// skips it).
+						b.StopTimer()
+						dir := b.TempDir()
+						m, err := OpenManager(ctx, ManagerOptions{DataDir: dir, GCDelay: -1, Logger: benchLogger()})
+						if err == nil {
+							err = m.Load(ctx)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						t := New(m, Options{Backup: BackupOptions{Store: st}})
+						runtime.GC()
+						b.StartTimer()
+						c0 := cpuSeconds()
+						if _, err := t.Restore(ctx, &model.Restore{Database: "Retail", File: file}); err != nil {
+							b.Fatal(err)
+						}
+						cpu += cpuSeconds() - c0
+						b.StopTimer()
+						t.Shutdown(ctx)
+						m.Close()
+						os.RemoveAll(dir)
+						b.StartTimer()
+					}
+					report(b)
+				})
+			}
+		})
+	}
+}
+
+// benchLogger shows the phases of restores when MERIDIAN_BENCH_LOG is set.
+func benchLogger() *slog.Logger {
+	if os.Getenv("MERIDIAN_BENCH_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// cpuSeconds is the CPU time the process has used, user and system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
