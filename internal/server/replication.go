@@ -84,25 +84,26 @@ type Replicator struct {
 
 	op sync.Mutex // serializes role changes
 
-	mu        sync.Mutex
-	role      string
-	url       string // the store's URL as given
-	bstore    *blob.Store
-	store     *replica.Store
-	lease     *replica.Lease
-	pub       *replica.Publisher
-	fol       *replica.Follower
-	queue     *pubQueue
-	catching  bool          // a primary not yet caught up with the store
-	caughtUp  chan struct{} // closed when the catch-up ends
-	catchErr  error         // the last catch-up failure
-	fenced    error         // why a primary was fenced
-	holder    string        // the lease holder, as a follower or fenced server last read it
-	lastSync  time.Time     // a follower's last pass without error
-	syncErr   error         // a follower's last pass's error
-	syncCount int64
-	stopped   bool     // Stop was called: no role is taken again
-	run       *roleRun // the goroutines of the current role
+	mu         sync.Mutex
+	role       string
+	url        string // the store's URL as given
+	bstore     *blob.Store
+	store      *replica.Store
+	lease      *replica.Lease
+	pub        *replica.Publisher
+	fol        *replica.Follower
+	queue      *pubQueue
+	catching   bool          // a primary not yet caught up with the store
+	caughtUp   chan struct{} // closed when the catch-up ends
+	catchErr   error         // the last catch-up failure
+	fenced     error         // why a primary was fenced
+	holder     string        // the lease holder, as a follower or fenced server last read it
+	lastSync   time.Time     // a follower's last pass without error
+	syncErr    error         // a follower's last pass's error
+	pollFailed bool          // a follower's last pass could not list the store
+	syncCount  int64
+	stopped    bool     // Stop was called: no role is taken again
+	run        *roleRun // the goroutines of the current role
 }
 
 // roleRun owns the goroutines of one role; stop cancels and waits.
@@ -747,9 +748,11 @@ func (r *Replicator) Demote(ctx context.Context, url string) error {
 		}
 		return fmt.Errorf("%w: %w", ErrReplication, err)
 	}
+	holder := r.leaseHolder(ctx, st)
 	old := r.swapRole(func() {
 		r.role, r.url, r.store, r.lease, r.pub, r.fol, r.queue = RoleFollower, url, st, nil, nil, f, nil
-		r.catching, r.catchErr, r.fenced, r.syncErr, r.lastSync = false, nil, nil, nil, time.Time{}
+		r.catching, r.catchErr, r.fenced, r.syncErr, r.lastSync, r.pollFailed = false, nil, nil, nil, time.Time{}, false
+		r.holder = holder
 		r.caughtUpLocked()
 		r.caughtUp = nil
 	}, b)
@@ -773,11 +776,9 @@ func (r *Replicator) follow(run *roleRun, st *replica.Store, f *replica.Follower
 		if run.ctx.Err() != nil {
 			return
 		}
-		holder := ""
-		if rec, lerr := st.LeaseHolder(run.ctx); lerr == nil && !rec.Released {
-			holder = rec.Holder
-		}
+		holder := r.leaseHolder(run.ctx, st)
 		now := time.Now()
+		fs := f.Status()
 		r.mu.Lock()
 		if r.fol != f {
 			r.mu.Unlock()
@@ -785,12 +786,16 @@ func (r *Replicator) follow(run *roleRun, st *replica.Store, f *replica.Follower
 		}
 		r.syncErr = err
 		r.syncCount++
-		if err == nil {
+		// The store answered the listing: what it holds is known, even if
+		// some database could not be applied (that one reports its own
+		// lag).
+		r.pollFailed = fs.PollError != ""
+		if !r.pollFailed {
 			r.lastSync = now
 		}
 		r.holder = holder
 		r.mu.Unlock()
-		r.met.followed(err, f.Status(), applied)
+		r.met.followed(err, fs, applied)
 		if err != nil {
 			r.log.Warn("replication: follow", "store", st.String(), "err", err)
 		}
@@ -800,6 +805,17 @@ func (r *Replicator) follow(run *roleRun, st *replica.Store, f *replica.Follower
 		case <-time.After(r.opts.FollowInterval):
 		}
 	}
+}
+
+// leaseHolder names the primary for a follower: the holder of an
+// unreleased lease other than this server ("" when there is none or the
+// store does not answer).
+func (r *Replicator) leaseHolder(ctx context.Context, st *replica.Store) string {
+	rec, err := st.LeaseHolder(ctx)
+	if err != nil || rec.Released || rec.Holder == r.name {
+		return ""
+	}
+	return rec.Holder
 }
 
 // Stop ends the server's role at shutdown: a primary publishes what is
@@ -944,7 +960,7 @@ func (r *Replicator) Role() string {
 // last pass that could.
 func (r *Replicator) lagOf(db string) (seconds float64, versions int64, ok bool) {
 	r.mu.Lock()
-	f, last, syncErr, interval := r.fol, r.lastSync, r.syncErr, r.opts.FollowInterval
+	f, last, pollFailed, interval := r.fol, r.lastSync, r.pollFailed, r.opts.FollowInterval
 	r.mu.Unlock()
 	if f == nil {
 		return 0, 0, false
@@ -954,7 +970,7 @@ func (r *Replicator) lagOf(db string) (seconds float64, versions int64, ok bool)
 		return 0, 0, false
 	}
 	seconds, versions = d.LagSeconds, d.VersionsBehind
-	if syncErr != nil && !last.IsZero() {
+	if pollFailed && !last.IsZero() {
 		// The store did not answer: what it holds now is unknown, so the
 		// follower is behind by at least the time it has not been able
 		// to look (less the one interval it would have waited anyway).
