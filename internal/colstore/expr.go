@@ -43,6 +43,7 @@ type compiledExpr struct {
 	e     *Expr
 	luts  map[*Expr][]float64
 	nodes int
+	mul   *mulPair // set when e is a product of two columns
 }
 
 func compileExpr(t *Table, e *Expr, used map[int]bool) (*compiledExpr, error) {
@@ -95,6 +96,9 @@ func compileExpr(t *Table, e *Expr, used map[int]bool) (*compiledExpr, error) {
 	}
 	if err := walk(e, 0); err != nil {
 		return nil, err
+	}
+	if e.Op == ExprMul && e.Args[0].Op == ExprCol && e.Args[1].Op == ExprCol {
+		ce.mul = &mulPair{e.Args[0], e.Args[1]}
 	}
 	return ce, nil
 }
@@ -194,4 +198,29 @@ func divByZero(x float64) float64 {
 		return math.Inf(-1)
 	}
 	return math.NaN()
+}
+
+// mulPair is a product of two columns.
+type mulPair struct{ a, b *Expr }
+
+// mulCols returns the two column operands when the expression is a
+// product of two columns, nil otherwise (or for a nil expression).
+func (ce *compiledExpr) mulCols() *mulPair {
+	if ce == nil {
+		return nil
+	}
+	return ce.mul
+}
+
+// idBlanks says which ids of a column operand are BLANK: id 0, or the ids
+// of a lookup's blank set.
+type idBlanks struct{ set *Bitmap }
+
+func blankSet(e *Expr) idBlanks { return idBlanks{e.LUTBlank} }
+
+func (b idBlanks) has(id uint32) bool {
+	if b.set == nil {
+		return id == 0
+	}
+	return b.set.Has(int(id))
 }

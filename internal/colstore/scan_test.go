@@ -90,7 +90,8 @@ func TestScanMatchesNaive(t *testing.T) {
 		// Every other scan keeps only the aggregates of the fused kernel.
 		fused := iter%2 == 1
 		if fused {
-			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}}
+			mul := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 1}, {Op: ExprCol, Col: 2}}}
+			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}, {Op: Sum, Expr: mul}}
 		}
 		res, err := s.Run(context.Background())
 		if err != nil {
@@ -100,7 +101,7 @@ func TestScanMatchesNaive(t *testing.T) {
 		type acc struct {
 			rows, n1, n2, cnt2 int64
 			sum1               int64
-			sum2, sumE         float64
+			sum2, sumE, sumM   float64
 			nE                 int64
 			min3               string
 			has3               bool
@@ -161,6 +162,9 @@ func TestScanMatchesNaive(t *testing.T) {
 				a.sumE += float64(amt.AsInt()) / 10000 * (rate.AsFloat() + 1)
 				a.nE++
 			}
+			if !amt.IsBlank() && !rate.IsBlank() {
+				a.sumM += float64(amt.AsInt()) / 10000 * rate.AsFloat()
+			}
 		}
 		if res.Groups != len(naive) {
 			t.Fatalf("iter %d: %d groups, naive %d", iter, res.Groups, len(naive))
@@ -191,6 +195,9 @@ func TestScanMatchesNaive(t *testing.T) {
 				check("count rate", res.Aggs[3].Count[g], a.cnt2)
 				if math.Abs(res.Aggs[4].Sum[g]-a.sumE) > 1e-6*math.Max(1, math.Abs(a.sumE)) {
 					t.Fatalf("iter %d group %q fused sumx = %v, want %v", iter, k, res.Aggs[4].Sum[g], a.sumE)
+				}
+				if math.Abs(res.Aggs[5].Sum[g]-a.sumM) > 1e-6*math.Max(1, math.Abs(a.sumM)) {
+					t.Fatalf("iter %d group %q fused product = %v, want %v", iter, k, res.Aggs[5].Sum[g], a.sumM)
 				}
 				continue
 			}
