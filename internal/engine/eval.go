@@ -40,6 +40,8 @@ type evaluator struct {
 	dupRows map[*Table]*dupIndex
 	// scalarOnly evaluates group by group, never set at a time.
 	scalarOnly bool
+	// aggMemo remembers aggregations evaluated over frames.
+	aggMemo map[aggMemoKey][]value.Value
 }
 
 func newEvaluator(ctx context.Context, m *Model, limits Limits) *evaluator {

@@ -582,6 +582,39 @@ func (ev *evaluator) modifierClears(m *dax.Call, f *FilterCtx, en *env) (func(*C
 // vecAggregate evaluates an aggregation over a model table in every
 // context with one scan grouped by the group-by columns the table reaches.
 func (ev *evaluator) vecAggregate(c *dax.Call, fr *frame) ([]value.Value, bool, error) {
+	// The same aggregation over the same contexts (a measure used twice in
+	// one expression) is computed once.
+	key := aggMemoKey{call: c, base: fr.base, n: len(fr.keys), cols: len(fr.cols)}
+	if len(fr.keys) > 0 {
+		key.keys = &fr.keys[0]
+	}
+	if fr.svars == nil {
+		if vals, ok := ev.aggMemo[key]; ok {
+			return vals, true, nil
+		}
+	}
+	vals, ok, err := ev.vecAggregateOnce(c, fr)
+	if ok && err == nil && fr.svars == nil {
+		if ev.aggMemo == nil {
+			ev.aggMemo = map[aggMemoKey][]value.Value{}
+		}
+		ev.aggMemo[key] = vals
+	}
+	return vals, ok, err
+}
+
+// aggMemoKey identifies an aggregation evaluated over a frame: contexts
+// are immutable, so the same call over the same base and keys gives the
+// same values.
+type aggMemoKey struct {
+	call *dax.Call
+	base *FilterCtx
+	keys *[]uint32
+	n    int
+	cols int
+}
+
+func (ev *evaluator) vecAggregateOnce(c *dax.Call, fr *frame) ([]value.Value, bool, error) {
 	en := &env{filter: fr.base, vars: fr.svars, calc: fr.calc}
 	p, ok := ev.planAggregate(c, en)
 	if !ok {
