@@ -22,6 +22,8 @@ import (
 	"github.com/meridian-olap/meridian/internal/backup"
 	"github.com/meridian-olap/meridian/internal/blob"
 	"github.com/meridian-olap/meridian/internal/image"
+	"github.com/meridian-olap/meridian/internal/model"
+	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/testenv"
 )
 
@@ -921,4 +923,146 @@ func TestBackupSchedules(t *testing.T) {
 	if !slices.Contains(got, "Tiny/Tiny-20260306T130000Z.mbak") || len(got) != 3 {
 		t.Errorf("after the restart: %q, want one catch-up run at 13:00 and two kept", got)
 	}
+}
+
+// tinyArchive returns an archive of the tiny model, processed.
+func tinyArchive(t testing.TB, opts backup.WriteOptions) []byte {
+	t.Helper()
+	ctx := context.Background()
+	src := readyTiny(t.(*testing.T))
+	snap, err := src.m.ReadImage(ctx, "Tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var buf bytes.Buffer
+	if _, err := backup.Write(ctx, &buf, backup.Source{Manifest: snap.Version.Manifest, Objects: snap.Objects}, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// restoreBytes restores an archive held in memory over database db.
+func restoreBytes(ctx context.Context, m *Manager, db string, archive []byte, password string) error {
+	_, err := m.RestoreImage(ctx, db, func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error) {
+		info, err := backup.Read(ctx, bytes.NewReader(archive), backup.ReadOptions{Password: password, Concurrency: 2}, sink)
+		if err != nil {
+			return nil, err
+		}
+		return info.Manifest, nil
+	}, RestoreImageOptions{Overwrite: true})
+	return err
+}
+
+// TestRestoreDamagedArchives flips bytes at a sample of places in an
+// archive (every byte of the header, then evenly spread) and cuts it at
+// a sample of lengths: every restore is refused, none panics, and the
+// database it would have replaced is untouched, on disk too.
+func TestRestoreDamagedArchives(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		opts backup.WriteOptions
+	}{
+		{"compressed", backup.WriteOptions{Compress: true, RecordSize: 4096}},
+		{"encrypted", backup.WriteOptions{Password: "pw", KDF: fastKDF, RecordSize: 4096}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			archive := tinyArchive(t, c.opts)
+			ts := readyTiny(t)
+			if err := restoreBytes(ctx, ts.m, "Tiny", archive, "pw"); err != nil {
+				t.Fatalf("the intact archive: %v", err)
+			}
+			v := ts.version("Tiny")
+			want := ts.answers("Tiny", tinyQueries[:1])
+			files := leftovers(t, ts.dir)
+			var places []int
+			for i := range min(len(archive), 160) {
+				places = append(places, i)
+			}
+			for i := 160; i < len(archive); i += max(1, len(archive)/150) {
+				places = append(places, i)
+			}
+			places = append(places, len(archive)-1)
+			for _, i := range places {
+				bad := bytes.Clone(archive)
+				bad[i] ^= 0x01 << (i % 8)
+				if err := restoreBytes(ctx, ts.m, "Tiny", bad, "pw"); err == nil {
+					t.Fatalf("byte %d flipped: the restore succeeded", i)
+				}
+			}
+			for _, n := range []int{0, 1, 7, 8, 51, 52, 111, 112, len(archive) / 3, len(archive) / 2, len(archive) - 74, len(archive) - 1} {
+				if err := restoreBytes(ctx, ts.m, "Tiny", archive[:n], "pw"); err == nil {
+					t.Fatalf("cut at %d of %d bytes: the restore succeeded", n, len(archive))
+				}
+			}
+			if got := ts.version("Tiny"); got != v {
+				t.Errorf("version %d after the refused restores, was %d", got, v)
+			}
+			if diff := cmp.Diff(want, ts.answers("Tiny", tinyQueries[:1])); diff != "" {
+				t.Errorf("answers changed (-before +after):\n%s", diff)
+			}
+			if n := leftovers(t, ts.dir); n != files {
+				t.Errorf("%d files under objects/, %d before", n, files)
+			}
+			t.Logf("%d flips and 12 cuts of a %d-byte archive refused", len(places), len(archive))
+		})
+	}
+}
+
+// FuzzRestore feeds arbitrary archives to a restore over an existing
+// database: it must fail cleanly or commit, never panic, and a failure
+// must leave the database as it was.
+func FuzzRestore(f *testing.F) {
+	ctx := context.Background()
+	src := f.TempDir()
+	writeTinyData(f, src, 1)
+	roots, err := source.NewRoots(src)
+	if err != nil {
+		f.Fatal(err)
+	}
+	m, err := OpenManager(ctx, ManagerOptions{DataDir: f.TempDir(), Roots: roots, GCDelay: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { m.Close() })
+	if err := m.Load(ctx); err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []string{deployCmd(tinyModel("Tiny")), refreshCmd("Tiny")} {
+		cmd, err := model.ParseCommand([]byte(c))
+		if err == nil {
+			_, err = m.Execute(ctx, cmd)
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	snap, err := m.ReadImage(ctx, "Tiny")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, opts := range []backup.WriteOptions{{Compress: true, RecordSize: 1024}, {Password: "pw", KDF: fastKDF, RecordSize: 1024}} {
+		var buf bytes.Buffer
+		if _, err := backup.Write(ctx, &buf, backup.Source{Manifest: snap.Version.Manifest, Objects: snap.Objects}, opts); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
+	snap.Release()
+	f.Add([]byte("not an archive"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before, err := m.Current("Tiny")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = restoreBytes(ctx, m, "Tiny", data, "pw")
+		after, _ := m.Current("Tiny")
+		if err != nil && after != before {
+			t.Fatalf("a failed restore changed the database: %v", err)
+		}
+		if err == nil && after.Manifest.Version != before.Manifest.Version+1 {
+			t.Fatalf("a restore committed version %d over %d", after.Manifest.Version, before.Manifest.Version)
+		}
+	})
 }
