@@ -637,7 +637,7 @@ func (c *shiftClock) advance(d time.Duration) {
 func TestLeaseRunOutAndTakenAgain(t *testing.T) {
 	st := fileReplStore(t)
 	clock := &shiftClock{}
-	west := replServer(t, "west", st, ReplicationOptions{Publish: st.url, LeaseTTL: 300 * time.Millisecond,
+	west := replServer(t, "west", st, ReplicationOptions{Publish: st.url, LeaseTTL: 3 * time.Second,
 		Store: replica.Options{Clock: clock}})
 	north := replServer(t, "north", st, ReplicationOptions{Follow: st.url})
 	west.mustTMSL(deployCmd(tinyModel("Tiny")))
@@ -650,9 +650,11 @@ func TestLeaseRunOutAndTakenAgain(t *testing.T) {
 		st := west.replStatus()
 		return st.Role == RolePrimary && !st.CatchingUp && st.Lease != nil && st.Lease.Epoch > epoch, fmt.Sprintf("%+v", st)
 	})
+	// Fenced at least once (a loaded machine may miss a renewal of so
+	// short a lease again).
 	_, metrics, _ := west.do("GET", "/metrics", nil)
-	if !strings.Contains(string(metrics), "meridian_replication_fenced_total 1") {
-		t.Errorf("/metrics:\n%s", grepLines(string(metrics), "fenced"))
+	if n := metricValue(string(metrics), "meridian_replication_fenced_total"); n < 1 {
+		t.Errorf("fenced %v times; /metrics:\n%s", n, grepLines(string(metrics), "fenced"))
 	}
 	writeTinyData(t, west.src, 3)
 	west.mustTMSL(refreshCmd("Tiny"))
@@ -726,4 +728,18 @@ func TestPrimaryStartReconciles(t *testing.T) {
 		}
 		return true, ""
 	})
+}
+
+// metricValue returns the value of a metric line without labels, -1 if
+// there is none.
+func metricValue(metrics, name string) float64 {
+	for _, l := range strings.Split(metrics, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
