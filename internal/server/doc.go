@@ -130,6 +130,7 @@
 // A primary whose lease is lost (taken over, or not renewed in time) is
 // fenced: it publishes nothing and refuses writes with ErrFenced, naming
 // the new holder, until it is promoted (which takes the lease again) or
-// demoted. Role changes are serialized; Stop, at shutdown, publishes
+// demoted; when no other server took the lease (it ran out while the store
+// did not answer), the server takes it again by itself. Role changes are serialized; Stop, at shutdown, publishes
 // what is pending within the shutdown timeout and releases the lease.
 package server

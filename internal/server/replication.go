@@ -19,7 +19,7 @@ import (
 // The roles a server plays, as GET /status, GET /databases and /metrics
 // report them. A fenced server was a primary and lost its publishing
 // lease: it refuses writes and publishes nothing until it is promoted or
-// demoted.
+// demoted, or takes the lease again when no other server took it.
 const (
 	RoleStandalone = "standalone"
 	RolePrimary    = "primary"
