@@ -325,3 +325,18 @@ func TestSynchronizeOnFollowerRefused(t *testing.T) {
 		t.Errorf("synchronize on a follower: %d %s %q (source contacted: %v)", status, code, msg, contacted.Load())
 	}
 }
+
+// FuzzParseObjectHash: any path segment is refused cleanly or names a
+// hash that prints back as the segment.
+func FuzzParseObjectHash(f *testing.F) {
+	var h image.Hash
+	f.Add(h.String())
+	f.Add(strings.Repeat("A", 64))
+	f.Add("../etc/passwd")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseObjectHash(s)
+		if err == nil && got.String() != s {
+			t.Fatalf("parseObjectHash(%q) = %s", s, got)
+		}
+	})
+}
