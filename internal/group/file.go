@@ -412,7 +412,7 @@ func checkStoreURL(raw string) error {
 		}
 	case "azblob", "s3", "mem":
 		if u.Host == "" {
-			return fmt.Errorf("want %s://container-or-bucket/...", u.Scheme)
+			return fmt.Errorf("want %s://container-or-bucket (a host after %s://)", u.Scheme, u.Scheme)
 		}
 	default:
 		return errors.New("want file:///dir, azblob://container, s3://bucket?... or mem://name")

@@ -286,6 +286,14 @@ func TestGroupWatchFileStore(t *testing.T) {
 	c.mustGroup("group", "deploy", c.bimFile, "--group", c.groupFile)
 	c.mustGroup("group", "refresh", "Sales", "--group", c.groupFile)
 	c.waitInSync()
+	// A backup runs on every server, followers included, each into its
+	// own backup store.
+	rows := decodeRows(t, c.mustGroup("group", "backup", "Sales", "--group", c.groupFile, "--json"))
+	for _, s := range rows.Servers {
+		if s.Outcome != "succeeded" || !strings.Contains(s.Message, "Sales-"+s.Server+"-") {
+			t.Errorf("backup row %+v", s)
+		}
+	}
 
 	watch := startWatch(t, c, "--after", "1s", "--interval", "200ms", "--timeout", "1s")
 	c.node("west").kill()
