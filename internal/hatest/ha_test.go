@@ -126,7 +126,7 @@ func TestGroupAzurite(t *testing.T) {
 		// The new primary refreshes with other data than west's
 		// frozen refresh read.
 		writePart(t, c.src, 1, c.rows, 7)
-		rows = decodeRows(t, c.meridian("group", "refresh", "Sales", "--group", c.groupFile, "--json", "--timeout", "2s"))
+		rows = decodeRows(t, c.meridian("group", "refresh", "Sales", "--group", c.groupFile, "--json", "--timeout", "3s"))
 		if o := outcomes(rows); o["north"] != "succeeded" || o["south"] != "replicated" || o["west"] != "unreachable" || rows.OK {
 			t.Errorf("refresh rows with west frozen: %+v", rows)
 		}
