@@ -179,9 +179,14 @@ func (r *Replicator) primaryLocked() string {
 func (r *Replicator) committed(name string, v *Version) {
 	r.mu.Lock()
 	q := r.queue
-	primary := r.role == RolePrimary
+	// While a new primary catches up, every commit is the catch-up's own
+	// (writes are refused): it brings the store's images in, which need
+	// no publishing (and a deletion followed by a commit would publish a
+	// tombstone followers would act on). Every database is noted once the
+	// catch-up ends.
+	publish := r.role == RolePrimary && !r.catching
 	r.mu.Unlock()
-	if primary && q != nil {
+	if publish && q != nil {
 		q.note(name, v == nil)
 	}
 }
