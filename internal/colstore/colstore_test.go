@@ -301,6 +301,7 @@ func FuzzDecodeObjects(f *testing.F) {
 	f.Add(encodeSegment(&Segment{Packed: Pack([]uint32{1, 2, 3}, 2), MaxID: 3}))
 	f.Add(encodeDict(&Dict{Type: value.String, Kind: DictList, N: 2, Strs: []string{"a", "b"}}))
 	f.Add(encodeIndex([]int32{-1, 0, 1}))
+	f.Add(encodeDictChunk(&Dict{Type: value.String, Kind: DictList, N: 2, Strs: []string{"a", "b"}}, 1, 2))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeSegment(b)
 		if d, err := decodeDict(b); err == nil {
@@ -311,6 +312,8 @@ func FuzzDecodeObjects(f *testing.F) {
 			_ = d.Rank()
 		}
 		_, _ = decodeIndex(b)
+		_ = decodeDictChunk(b, &Dict{Type: value.String, Kind: DictList})
+		_ = decodeDictChunk(b, &Dict{Type: value.Integer, Kind: DictList})
 	})
 }
 

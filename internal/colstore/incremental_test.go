@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/meridian-olap/meridian/internal/image"
 	"github.com/meridian-olap/meridian/internal/value"
 )
 
@@ -74,5 +75,54 @@ func TestRebuildKeepsUnchangedSegments(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRebuildShipsOnlyNewDictionaryChunks encodes a table, refreshes one
+// partition with a few new values, and checks that the objects the new
+// image adds are that partition's segments, the dictionary's header and
+// last chunk, and the data root.
+func TestRebuildShipsOnlyNewDictionaryChunks(t *testing.T) {
+	ctx := context.Background()
+	specs := []ColumnSpec{{Name: "K", Type: value.String}}
+	chunk := func(lo, hi int) *Chunk {
+		b := NewBuilder(specs, BuilderOptions{})
+		for i := lo; i < hi; i++ {
+			_ = b.Append([]value.Value{value.Str(fmt.Sprintf("key %06d", i))})
+		}
+		ch, _ := b.Finish()
+		return ch
+	}
+	prev, err := BuildTable(ctx, "T", specs, []PartitionData{{Name: "a", Chunk: chunk(0, 20000)}, {Name: "b", Chunk: chunk(20000, 40000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := RebuildTable(ctx, prev, "T", specs, []PartitionData{{Name: "a"}, {Name: "b", Chunk: chunk(20000, 40100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := image.NewMemStore()
+	_, before, err := Encode(ctx, &Database{Tables: []*Table{prev}}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	had := map[image.Hash]bool{}
+	for _, r := range before {
+		had[r.Hash] = true
+	}
+	_, after, err := Encode(ctx, &Database{Tables: []*Table{next}}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, r := range after {
+		if !had[r.Hash] {
+			kinds[r.Kind]++
+		}
+	}
+	// Partition b's one segment; the header, the rewritten last chunk
+	// (40000 values fill 9 chunks, the 10th gets the 100 new ones); root.
+	if kinds[image.KindSegment] != 1 || kinds[image.KindDict] > 3 || kinds[image.KindData] != 1 {
+		t.Errorf("new objects by kind %v, want 1 segment, at most 3 dictionary objects, 1 root", kinds)
 	}
 }

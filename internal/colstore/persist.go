@@ -31,6 +31,7 @@ const formatByte = 1
 var (
 	magicSegment = [4]byte{'M', 'S', 'E', 'G'}
 	magicDict    = [4]byte{'M', 'D', 'I', 'C'}
+	magicChunk   = [4]byte{'M', 'D', 'C', 'H'}
 	magicIndex   = [4]byte{'M', 'R', 'E', 'L'}
 )
 
@@ -53,6 +54,9 @@ type columnJSON struct {
 	Name     string        `json:"name"`
 	Type     string        `json:"type"`
 	Dict     image.Hash    `json:"dictionary"`
+	// DictChunks hold a list dictionary's values, dictChunkValues ids
+	// each: a partition's new values change only the last chunks.
+	DictChunks []image.Hash `json:"dictionaryChunks,omitempty"`
 	Segments []segmentJSON `json:"segments"`
 }
 
@@ -105,11 +109,27 @@ func Encode(ctx context.Context, db *Database, w image.ObjectWriter) (root image
 			cj := &tj.Columns[ci]
 			*cj = columnJSON{Name: c.Name, Type: c.Type.TMSLName(), Segments: make([]segmentJSON, len(c.Segs))}
 			g.Go(func() error {
-				h, err := put(image.KindDict, encodeDict(c.Dict))
+				d := c.Dict
+				if d.Kind == DictRange {
+					h, err := put(image.KindDict, encodeDict(d))
+					cj.Dict = h
+					if err != nil {
+						return fmt.Errorf("write dictionary of %s[%s]: %w", t.Name, c.Name, err)
+					}
+					return nil
+				}
+				h, err := put(image.KindDict, encodeDictHeader(d))
 				if err != nil {
 					return fmt.Errorf("write dictionary of %s[%s]: %w", t.Name, c.Name, err)
 				}
 				cj.Dict = h
+				for first := 1; first <= d.N; first += dictChunkValues {
+					h, err := put(image.KindDict, encodeDictChunk(d, first, min(dictChunkValues, d.N-first+1)))
+					if err != nil {
+						return fmt.Errorf("write dictionary of %s[%s]: %w", t.Name, c.Name, err)
+					}
+					cj.DictChunks = append(cj.DictChunks, h)
+				}
 				return nil
 			})
 			for si := range c.Segs {
@@ -188,7 +208,12 @@ func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Databa
 				if err != nil {
 					return fmt.Errorf("dictionary of %s[%s]: %w", tj.Name, cj.Name, err)
 				}
-				d, err := decodeDict(b)
+				var d *Dict
+				if len(cj.DictChunks) > 0 {
+					d, err = decodeChunkedDict(ctx, r, b, cj.DictChunks)
+				} else {
+					d, err = decodeDict(b)
+				}
 				if err != nil {
 					return fmt.Errorf("dictionary of %s[%s]: %w", tj.Name, cj.Name, err)
 				}
@@ -443,6 +468,87 @@ func decodeSegment(b []byte) (Segment, error) {
 	return s, nil
 }
 
+// dictChunkValues is the number of ids of a list dictionary per chunk
+// object.
+const dictChunkValues = 4096
+
+// encodeDictHeader writes a dictionary's header without its values (they
+// go in chunks).
+func encodeDictHeader(d *Dict) []byte {
+	b := header(magicDict, 15)
+	b = append(b, byte(d.Type), byte(d.Kind))
+	b = binary.LittleEndian.AppendUint32(b, uint32(d.N))
+	b = binary.LittleEndian.AppendUint64(b, uint64(d.Base))
+	return append(b, byte(d.Exp))
+}
+
+// encodeDictChunk writes the values of ids [first, first+count).
+func encodeDictChunk(d *Dict, first, count int) []byte {
+	b := header(magicChunk, 9+8*count)
+	b = append(b, byte(d.Type))
+	b = binary.LittleEndian.AppendUint32(b, uint32(first))
+	b = binary.LittleEndian.AppendUint32(b, uint32(count))
+	return appendDictValues(b, d, first-1, first-1+count)
+}
+
+// decodeChunkedDict reads a list dictionary from its header and chunks.
+func decodeChunkedDict(ctx context.Context, r image.ObjectReader, head []byte, chunks []image.Hash) (*Dict, error) {
+	d, err := decodeDictAs(head, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.Kind != DictList {
+		return nil, fmt.Errorf("%w: a value-encoded dictionary with chunks", ErrCorrupt)
+	}
+	n := d.N
+	d.N = 0
+	for i, h := range chunks {
+		b, err := readVerified(ctx, r, h)
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
+		if err := decodeDictChunk(b, d); err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
+	}
+	if d.N != n {
+		return nil, fmt.Errorf("%w: dictionary chunks hold %d values, its header says %d", ErrCorrupt, d.N, n)
+	}
+	return d, nil
+}
+
+// decodeDictChunk appends a chunk's values to d, checking that the chunk
+// starts where d ends.
+func decodeDictChunk(b []byte, d *Dict) error {
+	r := &reader{b: b}
+	r.header(magicChunk)
+	typ := value.Type(r.u8())
+	first := r.u32()
+	count := r.u32()
+	if r.err != nil {
+		return r.err
+	}
+	if typ != d.Type {
+		return fmt.Errorf("%w: chunk of type %d in a %s dictionary", ErrCorrupt, typ, d.Type)
+	}
+	if int(first) != d.N+1 || count == 0 || count > dictChunkValues {
+		return fmt.Errorf("%w: chunk of ids %d+%d after %d ids", ErrCorrupt, first, count, d.N)
+	}
+	part := &Dict{Type: d.Type, Kind: DictList, N: int(count)}
+	if err := readDictValues(r, part); err != nil {
+		return err
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	d.Ints = append(d.Ints, part.Ints...)
+	d.Floats = append(d.Floats, part.Floats...)
+	d.Strs = append(d.Strs, part.Strs...)
+	d.Vals = append(d.Vals, part.Vals...)
+	d.N += int(count)
+	return nil
+}
+
 func encodeDict(d *Dict) []byte {
 	b := header(magicDict, 15+8*d.N)
 	b = append(b, byte(d.Type), byte(d.Kind))
@@ -452,22 +558,27 @@ func encodeDict(d *Dict) []byte {
 	if d.Kind == DictRange {
 		return b
 	}
+	return appendDictValues(b, d, 0, d.N)
+}
+
+// appendDictValues writes the values at indexes [lo, hi) (ids lo+1..hi).
+func appendDictValues(b []byte, d *Dict, lo, hi int) []byte {
 	switch {
 	case d.Ints != nil || d.Type == value.Integer || d.Type == value.Currency || d.Type == value.Boolean:
-		for _, v := range d.Ints {
+		for _, v := range d.Ints[lo:hi] {
 			b = binary.LittleEndian.AppendUint64(b, uint64(v))
 		}
 	case d.Type == value.Decimal || d.Type == value.DateTime:
-		for _, v := range d.Floats {
+		for _, v := range d.Floats[lo:hi] {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 		}
 	case d.Type == value.String:
-		for _, s := range d.Strs {
+		for _, s := range d.Strs[lo:hi] {
 			b = binary.AppendUvarint(b, uint64(len(s)))
 			b = append(b, s...)
 		}
 	default:
-		for _, v := range d.Vals {
+		for _, v := range d.Vals[lo:hi] {
 			b = appendValue(b, v)
 		}
 	}
@@ -491,7 +602,11 @@ func appendValue(b []byte, v value.Value) []byte {
 // maxDictValues bounds a dictionary read from disk.
 const maxDictValues = 1 << 31
 
-func decodeDict(b []byte) (*Dict, error) {
+func decodeDict(b []byte) (*Dict, error) { return decodeDictAs(b, true) }
+
+// decodeDictAs reads a dictionary; withValues says whether a list
+// dictionary's values follow its header (else they are in chunks).
+func decodeDictAs(b []byte, withValues bool) (*Dict, error) {
 	r := &reader{b: b}
 	r.header(magicDict)
 	d := &Dict{Type: value.Type(r.u8()), Kind: DictKind(r.u8())}
@@ -517,10 +632,21 @@ func decodeDict(b []byte) (*Dict, error) {
 		}
 		return d, r.end()
 	}
+	if !withValues {
+		return d, r.end()
+	}
+	if err := readDictValues(r, d); err != nil {
+		return nil, err
+	}
+	return d, r.end()
+}
+
+// readDictValues reads the d.N values of a list dictionary of d's type.
+func readDictValues(r *reader, d *Dict) error {
 	switch d.Type {
 	case value.Integer, value.Currency, value.Boolean:
 		if len(r.b) != 8*d.N {
-			return nil, fmt.Errorf("%w: dictionary of %d integers has %d bytes", ErrCorrupt, d.N, len(r.b))
+			return fmt.Errorf("%w: dictionary of %d integers has %d bytes", ErrCorrupt, d.N, len(r.b))
 		}
 		d.Ints = make([]int64, d.N)
 		for i := range d.Ints {
@@ -528,7 +654,7 @@ func decodeDict(b []byte) (*Dict, error) {
 		}
 	case value.Decimal, value.DateTime:
 		if len(r.b) != 8*d.N {
-			return nil, fmt.Errorf("%w: dictionary of %d numbers has %d bytes", ErrCorrupt, d.N, len(r.b))
+			return fmt.Errorf("%w: dictionary of %d numbers has %d bytes", ErrCorrupt, d.N, len(r.b))
 		}
 		d.Floats = make([]float64, d.N)
 		for i := range d.Floats {
@@ -536,26 +662,26 @@ func decodeDict(b []byte) (*Dict, error) {
 		}
 	case value.String:
 		if d.N > len(r.b) {
-			return nil, fmt.Errorf("%w: dictionary of %d strings has %d bytes", ErrCorrupt, d.N, len(r.b))
+			return fmt.Errorf("%w: dictionary of %d strings has %d bytes", ErrCorrupt, d.N, len(r.b))
 		}
 		d.Strs = make([]string, d.N)
 		for i := range d.Strs {
 			l := r.uvarint()
 			if l > uint64(len(r.b)) {
-				return nil, fmt.Errorf("%w: string %d of the dictionary is truncated", ErrCorrupt, i)
+				return fmt.Errorf("%w: string %d of the dictionary is truncated", ErrCorrupt, i)
 			}
 			d.Strs[i] = string(r.need(int(l)))
 		}
 	default:
 		if d.N > len(r.b) {
-			return nil, fmt.Errorf("%w: dictionary of %d values has %d bytes", ErrCorrupt, d.N, len(r.b))
+			return fmt.Errorf("%w: dictionary of %d values has %d bytes", ErrCorrupt, d.N, len(r.b))
 		}
 		d.Vals = make([]value.Value, d.N)
 		for i := range d.Vals {
 			d.Vals[i] = r.value()
 		}
 	}
-	return d, r.end()
+	return r.err
 }
 
 func (r *reader) value() value.Value {
