@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-olap/meridian/internal/blob"
@@ -104,6 +105,10 @@ type Replicator struct {
 	syncCount  int64
 	stopped    bool     // Stop was called: no role is taken again
 	run        *roleRun // the goroutines of the current role
+
+	// testHold, set by tests only, holds the publisher until the channel
+	// closes, so that events pile up and coalesce.
+	testHold atomic.Pointer[chan struct{}]
 }
 
 // roleRun owns the goroutines of one role; stop cancels and waits.
@@ -1125,6 +1130,13 @@ func (r *Replicator) dispatch(run *roleRun, pub *replica.Publisher, q *pubQueue)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		if hold := r.testHold.Load(); hold != nil {
+			select {
+			case <-*hold:
+			case <-run.ctx.Done():
+				return
+			}
+		}
 		now := time.Now()
 		var next time.Time
 		q.mu.Lock()

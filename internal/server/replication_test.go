@@ -743,3 +743,41 @@ func metricValue(metrics, name string) float64 {
 	}
 	return -1
 }
+
+// TestDeleteAndCreateAgain: a database deleted and created again starts
+// its versions over, below what the store holds; the primary publishes
+// the deletion's tombstone first (even when the deletion and the new
+// commit are published together), and followers follow.
+func TestDeleteAndCreateAgain(t *testing.T) {
+	st := fileReplStore(t)
+	primary := replServer(t, "west", st, ReplicationOptions{Publish: st.url})
+	follower := replServer(t, "north", st, ReplicationOptions{Follow: st.url})
+	primary.mustTMSL(deployCmd(tinyModel("Tiny")))
+	primary.mustTMSL(refreshCmd("Tiny"))
+	primary.mustTMSL(refreshCmd("Tiny"))
+	inSync(t, primary, follower)
+	for i := range 4 {
+		// Every other time the publisher is held, so that the deletion
+		// and the new commit are published as one.
+		var hold chan struct{}
+		if i%2 == 1 {
+			hold = make(chan struct{})
+			primary.s.repl.testHold.Store(&hold)
+		}
+		primary.mustTMSL(`{"delete":{"object":{"database":"Tiny"}}}`)
+		primary.mustTMSL(deployCmd(tinyModel("Tiny", map[string]any{"name": "New", "expression": "2"})))
+		if hold != nil {
+			primary.s.repl.testHold.Store(nil)
+			close(hold)
+		}
+		if v := primary.databases()["Tiny"].Version; v != 1 {
+			t.Fatalf("the database created again is at version %d", v)
+		}
+		inSync(t, primary, follower)
+		primary.mustTMSL(refreshCmd("Tiny"))
+		inSync(t, primary, follower)
+	}
+	if rows := follower.mustQuery("Tiny", `EVALUATE ROW("n", [New])`); fmt.Sprint(rows) != "[map[[n]:2]]" {
+		t.Errorf("the follower answers %v", rows)
+	}
+}
