@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -213,4 +214,53 @@ func selfRSS() int64 {
 	debug.FreeOSMemory()
 	cur, _, _ := procRSS(os.Getpid())
 	return cur
+}
+
+// waitIdle waits until a process uses less than a tenth of a core over
+// half a second.
+func waitIdle(ctx context.Context, pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	prev, err := cpuTicks(pid)
+	if err != nil {
+		return err
+	}
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		cur, err := cpuTicks(pid)
+		if err != nil {
+			return err
+		}
+		if cur-prev <= 5 { // clock ticks of 10 ms
+			return nil
+		}
+		prev = cur
+	}
+	return fmt.Errorf("process %d still busy after %s", pid, limit)
+}
+
+// cpuTicks is a process's user and system time in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name in parentheses may hold spaces: count fields
+	// after its closing parenthesis.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	var u, st int64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &st)
+	return u + st, nil
 }

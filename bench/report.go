@@ -199,7 +199,7 @@ func (r *report) writeMarkdown(path string) error {
 	w("| CPU | %s |\n| cores | %d |\n| memory | %s |\n| OS | %s |\n| Go | %s |\n| DuckDB | %s (github.com/duckdb/duckdb-go/v2 v2.10506.0, in process) |\n",
 		r.Machine.CPU, r.Machine.Cores, size(float64(r.Machine.MemBytes)), r.Machine.OS, r.Machine.Go, r.Machine.DuckDB)
 	w("| load average (1, 5, 15 min) | %s |\n", strings.Join(r.Machine.LoadAvg, " → "))
-	w("| memory bandwidth (sum of a %s []uint32) | %.1f GB/s on one core, %.1f GB/s on %d cores |\n\n",
+	w("| memory bandwidth (sum of a %s []uint32, the better of a measurement before the loads and one after the timings) | %.1f GB/s on one core, %.1f GB/s on %d cores |\n\n",
 		size(float64(r.Bandwidth.Bytes)), r.Bandwidth.SingleCore/1e9, r.Bandwidth.AllCores/1e9, r.Bandwidth.Cores)
 	w("The load average is the machine's whole load: on a shared machine, other work competes for the cores and every latency below is longer than on an idle one. Both systems ran in the same conditions, interleaved query by query, so the ratios hold better than the absolute times.\n\n")
 
@@ -244,7 +244,7 @@ func (r *report) writeMarkdown(path string) error {
 	}
 
 	w("\n## Throughput\n\n")
-	w("%d concurrent clients, every client running the whole workload in turn from a different starting query; clients start queries for %.0f s, then the queries in flight are waited for and counted. Meridian is served over HTTP by `meridian serve`; DuckDB is queried by as many goroutines through database/sql in process.\n\n", r.Settings.Clients, r.Settings.ThroughputSeconds)
+	w("%d concurrent clients, every client running the whole workload in turn from a different starting query; queries still running after %.0f s are cancelled and not counted (the server is let go idle before DuckDB's turn). Meridian is served over HTTP by `meridian serve`; DuckDB is queried by as many goroutines through database/sql in process.\n\n", r.Settings.Clients, r.Settings.ThroughputSeconds)
 	w("| system | clients | queries | errors | queries/s | p50 (ms) | p99 (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, t := range r.Throughput {
 		w("| %s | %d | %d | %d | %.2f | %s | %s |\n", t.System, t.Clients, t.Queries, t.Errors, t.QPS, ms(t.P50), ms(t.P99))
