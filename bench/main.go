@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -541,9 +542,29 @@ func throughput(ctx context.Context, name string, clients int, d time.Duration, 
 		QPS: float64(len(lat)) / el, P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
 }
 
+// pprofTop returns the heaviest functions of a profile as `go tool pprof
+// -top` lists them, or nothing when the tool cannot be run.
+func pprofTop(ctx context.Context, path string) []string {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount", "8", path).Output()
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	table := false
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "flat%") {
+			table = true
+		}
+		if table && strings.TrimSpace(line) != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
 // profileWorst writes CPU profiles of the queries with the highest ratio
 // to DuckDB, each run for about three seconds in process.
-func profileWorst(ctx context.Context, r *report, m *engine.Model, work string, n int) []string {
+func profileWorst(ctx context.Context, r *report, m *engine.Model, work string, n int) []profileRef {
 	byRatio := slices.Clone(r.Queries)
 	sort.Slice(byRatio, func(i, j int) bool { return byRatio[i].Ratio > byRatio[j].Ratio })
 	dir := filepath.Join(work, "profiles")
@@ -551,7 +572,7 @@ func profileWorst(ctx context.Context, r *report, m *engine.Model, work string, 
 		logf("profiles: %v", err)
 		return nil
 	}
-	var out []string
+	var out []profileRef
 	for i := 0; i < min(n, len(byRatio)); i++ {
 		q := byRatio[i]
 		path := filepath.Join(dir, q.ID+".pprof")
@@ -575,7 +596,7 @@ func profileWorst(ctx context.Context, r *report, m *engine.Model, work string, 
 		}
 		pprof.StopCPUProfile()
 		f.Close()
-		out = append(out, fmt.Sprintf("%s (%d runs)", path, runs))
+		out = append(out, profileRef{Query: q.ID, Path: path, Runs: runs, Top: pprofTop(ctx, path)})
 		logf("profile of %s (%d runs) written to %s", q.ID, runs, path)
 	}
 	return out

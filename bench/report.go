@@ -37,7 +37,7 @@ type report struct {
 	Queries    []queryResult   `json:"queries"`
 	Throughput []throughputRow `json:"throughput"`
 	HA         haSection       `json:"highAvailability"`
-	Profiles   []string        `json:"profiles,omitempty"`
+	Profiles   []profileRef    `json:"profiles,omitempty"`
 	Summary    summary         `json:"summary"`
 	// Peaks of resident memory: this harness process (DuckDB and
 	// Meridian in process) and the server.
@@ -96,6 +96,14 @@ type haSection struct {
 	Status string     `json:"status"` // "measured", "partial" or "placeholder"
 	Note   string     `json:"note"`
 	Rows   []ratioRow `json:"rows,omitempty"`
+}
+
+// profileRef is a CPU profile of one query and its heaviest functions.
+type profileRef struct {
+	Query string   `json:"query"`
+	Path  string   `json:"path"`
+	Runs  int      `json:"runs"`
+	Top   []string `json:"top,omitempty"`
 }
 
 type summary struct {
@@ -169,6 +177,13 @@ func (r *ratioRow) value(x float64) string {
 	return fmt.Sprintf("%.2f s", x)
 }
 
+func warmupText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", then %d more run(s)", n)
+}
+
 func metText(q queryResult) string {
 	if q.Met {
 		return "met"
@@ -217,7 +232,7 @@ func (r *report) writeMarkdown(path string) error {
 	w("\n\n")
 
 	w("## Query latency\n\n")
-	w("Median of %d runs, milliseconds, after a warm-up: the check run below, plus %d more run(s). Meridian in process is `engine.Model.Query` (parse, evaluate, rows in memory); over HTTP it is the Power BI `executeQueries` endpoint of `meridian serve` in its own process, through the Go client (JSON both ways). DuckDB runs the SQL in process through database/sql, every row read. Both systems answered every query with the same rows before any timing (sorted, numbers within a relative 1e-9, BLANK as NULL, dates to the second).\n\n", r.Settings.Runs, r.Settings.Warmup)
+	w("Median of %d runs, milliseconds, after a warm-up (the check run below%s). Meridian in process is `engine.Model.Query` (parse, evaluate, rows in memory); over HTTP it is the Power BI `executeQueries` endpoint of `meridian serve` in its own process, through the Go client (JSON both ways). DuckDB runs the SQL in process through database/sql, every row read. Both systems answered every query with the same rows before any timing (sorted, numbers within a relative 1e-9, BLANK as NULL, dates to the second).\n\n", r.Settings.Runs, warmupText(r.Settings.Warmup))
 	w("| query | kind | rows | DuckDB | Meridian | ratio | Meridian HTTP | ratio | target | |\n")
 	w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, q := range r.Queries {
@@ -264,10 +279,14 @@ func (r *report) writeMarkdown(path string) error {
 
 	if len(r.Profiles) > 0 {
 		w("\n## Profiles\n\n")
-		w("CPU profiles of the queries with the highest ratios, each run in process for a few seconds, were written to the work directory: ")
-		w("%s. Read them with `go tool pprof -top FILE`.\n", strings.Join(r.Profiles, ", "))
+		w("CPU profiles of Meridian in process on the queries with the highest ratios to DuckDB, each run for about three seconds (at least three runs); the files are in the work directory (`go tool pprof -top FILE`).\n")
+		for _, p := range r.Profiles {
+			w("\n%s, %d runs, `%s`:\n\n", p.Query, p.Runs, p.Path)
+			if len(p.Top) > 0 {
+				w("```\n%s\n```\n", strings.Join(p.Top, "\n"))
+			}
+		}
 	}
-
 	w("\n## Running it\n\n")
 	w("`make bench` runs the harness at scale factor 10; `BENCH_SF=1 make bench` is a quicker run, and `BENCH_SF=100 make bench` runs 100 million sales rows where memory allows. ")
 	if r.PeakRSS.Harness > 0 {
