@@ -202,7 +202,7 @@ func (b *backups) open(ctx context.Context) (*blob.Store, error) {
 		return b.store, nil
 	}
 	if b.url == "" {
-		return nil, fmt.Errorf("%w: this server has no backup store (start it with --backup-store URL)", ErrNotSupported)
+		return nil, fmt.Errorf("%w: backup and restore need a backup store, and this server has none (start it with --backup-store URL)", ErrNotSupported)
 	}
 	st, err := blob.Open(ctx, b.url, b.opts.Blob)
 	if err != nil {
