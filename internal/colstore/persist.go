@@ -51,13 +51,13 @@ type tableJSON struct {
 }
 
 type columnJSON struct {
-	Name     string        `json:"name"`
-	Type     string        `json:"type"`
-	Dict     image.Hash    `json:"dictionary"`
+	Name string     `json:"name"`
+	Type string     `json:"type"`
+	Dict image.Hash `json:"dictionary"`
 	// DictChunks hold a list dictionary's values, dictChunkValues ids
 	// each: a partition's new values change only the last chunks.
-	DictChunks []image.Hash `json:"dictionaryChunks,omitempty"`
-	Segments []segmentJSON `json:"segments"`
+	DictChunks []image.Hash  `json:"dictionaryChunks,omitempty"`
+	Segments   []segmentJSON `json:"segments"`
 }
 
 type segmentJSON struct {
