@@ -172,12 +172,6 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-type discardSink struct{}
-
-func (discardSink) WriteObject(_ context.Context, kind string, data []byte) (image.ObjectRef, error) {
-	return image.ObjectRef{Size: int64(len(data)), Kind: kind}, nil
-}
-
 func BenchmarkRead(b *testing.B) {
 	mi := benchImage(b)
 	for _, mode := range benchModes {

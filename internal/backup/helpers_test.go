@@ -3,7 +3,6 @@ package backup
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -130,5 +129,3 @@ func sizes(seed uint64, n int) []int {
 	}
 	return out
 }
-
-func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
