@@ -1,5 +1,7 @@
 package colstore
 
+//go:generate go run ./gen -o unpack_gen.go
+
 import "math/bits"
 
 // Packed holds n unsigned integers of Width bits each, little-endian within
@@ -51,13 +53,36 @@ func (p *Packed) Get(i int) uint32 {
 }
 
 // Unpack writes values [start, start+len(out)) to out. It is the inner loop
-// of every scan: byte-aligned widths read straight from the words, the
-// others use a branchless two-word read.
+// of every scan. Whole groups of 64 values starting at a multiple of 64
+// begin on a word boundary and go through the generated kernel for the
+// width (unpack_gen.go); a misaligned head and a short tail use the
+// generic loop.
 func (p *Packed) Unpack(start int, out []uint32) {
 	if p.Width == 0 {
 		clear(out)
 		return
 	}
+	if r := start & 63; r != 0 {
+		h := min(64-r, len(out))
+		p.unpackGeneric(start, out[:h])
+		start += h
+		out = out[h:]
+	}
+	if len(out) >= 64 {
+		w := int(p.Width)
+		if first := start / 64 * w; first < len(p.Words) {
+			n := unpackKernels[w](p.Words[first:], out)
+			start += n
+			out = out[n:]
+		}
+	}
+	if len(out) > 0 {
+		p.unpackGeneric(start, out)
+	}
+}
+
+// unpackGeneric is Unpack for any start and length.
+func (p *Packed) unpackGeneric(start int, out []uint32) {
 	switch p.Width {
 	case 8:
 		unpack8(p.Words, start, out)
