@@ -1,11 +1,15 @@
 package colstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/meridian-olap/meridian/internal/value"
 )
@@ -50,7 +54,7 @@ func NewBuilder(specs []ColumnSpec, opts BuilderOptions) *Builder {
 		b.opts.ParseText = ParseTextDefault
 	}
 	for _, s := range specs {
-		b.cols = append(b.cols, newRawColumn(s.Type))
+		b.cols = append(b.cols, newBlockedColumn(s.Type))
 	}
 	return b
 }
@@ -245,7 +249,57 @@ func (b *Builder) Finish() (*Chunk, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
+	for _, c := range b.cols {
+		c.flatten()
+	}
 	return &Chunk{Rows: b.rows, cols: b.cols}, nil
+}
+
+// FinishPieces returns the raw data of a partition read in pieces, one
+// builder per piece in row order: the pieces' rows concatenated, as
+// MergeChunks would give from their chunks, with one copy of the values
+// instead of two. The builders must not be used afterwards.
+func FinishPieces(ctx context.Context, pieces []*Builder) (*Chunk, error) {
+	if len(pieces) == 0 {
+		return nil, fmt.Errorf("colstore: no pieces to finish")
+	}
+	for _, b := range pieces {
+		if b.err != nil {
+			return nil, b.err
+		}
+	}
+	if len(pieces) == 1 {
+		return pieces[0].Finish()
+	}
+	out := &Chunk{}
+	ncol := len(pieces[0].cols)
+	for _, b := range pieces {
+		if len(b.cols) != ncol {
+			return nil, fmt.Errorf("colstore: merge pieces of %d and %d columns", ncol, len(b.cols))
+		}
+		out.Rows += b.rows
+	}
+	out.cols = make([]*rawColumn, ncol)
+	// Merging is copying; columns are independent, so they go in parallel.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for c := 0; c < ncol; c++ {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			parts := make([]*rawColumn, len(pieces))
+			for i, b := range pieces {
+				parts[i] = b.cols[c]
+			}
+			out.cols[c] = mergeRaw(parts)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Chunk is the raw, not yet encoded data of one partition.
@@ -311,6 +365,82 @@ type rawColumn struct {
 	strMap map[string]uint32 // folded text -> id (1-based)
 	fold   []byte
 	vals   []value.Value
+	// A column being built keeps its ints, floats or strIDs in blocks of
+	// blockLen once it outgrows one: the last block is the slice itself,
+	// the full ones wait here. Appending to one ever-growing slice copies
+	// every value several times over as it grows, and a merge of pieces
+	// or a flatten copies each value once.
+	blocked bool
+	iblk    [][]int64
+	fblk    [][]float64
+	sblk    [][]uint32
+}
+
+// blockLen is the number of values in a full block of a column being
+// built.
+const blockLen = 1 << 16
+
+// newBlockedColumn returns a column for a builder: blocked once it grows.
+func newBlockedColumn(t value.Type) *rawColumn {
+	c := newRawColumn(t)
+	c.blocked = true
+	return c
+}
+
+// full reports whether the current block of a blocked column of length n
+// and capacity cp must be put aside before an append.
+func (c *rawColumn) full(n, cp int) bool { return c.blocked && n == cp && cp >= blockLen }
+
+func (c *rawColumn) pushInt(v int64) {
+	if c.full(len(c.ints), cap(c.ints)) {
+		c.iblk = append(c.iblk, c.ints)
+		c.ints = make([]int64, 0, blockLen)
+	}
+	c.ints = append(c.ints, v)
+}
+
+func (c *rawColumn) pushFloat(v float64) {
+	if c.full(len(c.floats), cap(c.floats)) {
+		c.fblk = append(c.fblk, c.floats)
+		c.floats = make([]float64, 0, blockLen)
+	}
+	c.floats = append(c.floats, v)
+}
+
+func (c *rawColumn) pushStrID(id uint32) {
+	if c.full(len(c.strIDs), cap(c.strIDs)) {
+		c.sblk = append(c.sblk, c.strIDs)
+		c.strIDs = make([]uint32, 0, blockLen)
+	}
+	c.strIDs = append(c.strIDs, id)
+}
+
+// flatten turns a blocked column into a plain one.
+func (c *rawColumn) flatten() {
+	c.ints = concatBlocks(nil, c.iblk, c.ints)
+	c.floats = concatBlocks(nil, c.fblk, c.floats)
+	c.strIDs = concatBlocks(nil, c.sblk, c.strIDs)
+	c.iblk, c.fblk, c.sblk = nil, nil, nil
+	c.blocked = false
+}
+
+// concatBlocks appends the values of blocks and then of last to dst. With
+// no blocks and no dst it returns last itself.
+func concatBlocks[T any](dst []T, blocks [][]T, last []T) []T {
+	if dst == nil && len(blocks) == 0 {
+		return last
+	}
+	if dst == nil {
+		n := len(last)
+		for _, b := range blocks {
+			n += len(b)
+		}
+		dst = make([]T, 0, n)
+	}
+	for _, b := range blocks {
+		dst = append(dst, b...)
+	}
+	return append(dst, last...)
 }
 
 func newRawColumn(t value.Type) *rawColumn {
@@ -337,11 +467,11 @@ func (c *rawColumn) isBlank(i int) bool { return c.blank[i/64]&(1<<uint(i%64)) !
 func (c *rawColumn) appendBlank() {
 	switch c.typ {
 	case value.Integer, value.Currency, value.Boolean:
-		c.ints = append(c.ints, 0)
+		c.pushInt(0)
 	case value.Decimal, value.DateTime:
-		c.floats = append(c.floats, 0)
+		c.pushFloat(0)
 	case value.String:
-		c.strIDs = append(c.strIDs, 0)
+		c.pushStrID(0)
 	default:
 		c.vals = append(c.vals, value.BlankValue)
 	}
@@ -349,12 +479,12 @@ func (c *rawColumn) appendBlank() {
 }
 
 func (c *rawColumn) appendInt(v int64) {
-	c.ints = append(c.ints, v)
+	c.pushInt(v)
 	c.markRow(false)
 }
 
 func (c *rawColumn) appendFloat(v float64) {
-	c.floats = append(c.floats, v)
+	c.pushFloat(v)
 	c.markRow(false)
 }
 
@@ -374,20 +504,36 @@ func (c *rawColumn) appendString(b []byte) {
 		key = []byte(value.FoldText(string(b)))
 	}
 	if id, ok := c.strMap[string(key)]; ok {
-		c.strIDs = append(c.strIDs, id)
+		c.pushStrID(id)
 		c.markRow(false)
 		return
 	}
 	c.strs = append(c.strs, string(b))
 	id := uint32(len(c.strs))
 	c.strMap[string(key)] = id
-	c.strIDs = append(c.strIDs, id)
+	c.pushStrID(id)
 	c.markRow(false)
 }
 
 func (c *rawColumn) appendValue(v value.Value) {
 	c.vals = append(c.vals, v)
 	c.markRow(v.IsBlank())
+}
+
+// orBits sets in dst, from bit at on, the first n bits of src. Bits of
+// src past n are zero, as markRow leaves them.
+func orBits(dst []uint64, at int, src []uint64, n int) {
+	words := (n + 63) / 64
+	base, sh := at/64, uint(at%64)
+	for j, w := range src[:words] {
+		if w == 0 {
+			continue
+		}
+		dst[base+j] |= w << sh
+		if sh > 0 && base+j+1 < len(dst) {
+			dst[base+j+1] |= w >> (64 - sh)
+		}
+	}
 }
 
 func isASCII(b []byte) bool {
@@ -446,17 +592,13 @@ func mergeRaw(parts []*rawColumn) *rawColumn {
 		m.vals = make([]value.Value, 0, total)
 	}
 	for _, p := range parts {
-		for i := 0; i < p.n; i++ {
-			if p.isBlank(i) {
-				m.blank[(m.n+i)/64] |= 1 << uint((m.n+i)%64)
-				m.nblank++
-			}
-		}
+		orBits(m.blank, m.n, p.blank, p.n)
+		m.nblank += p.nblank
 		switch m.typ {
 		case value.Integer, value.Currency, value.Boolean:
-			m.ints = append(m.ints, p.ints...)
+			m.ints = concatBlocks(m.ints, p.iblk, p.ints)
 		case value.Decimal, value.DateTime:
-			m.floats = append(m.floats, p.floats...)
+			m.floats = concatBlocks(m.floats, p.fblk, p.floats)
 		case value.String:
 			remap := make([]uint32, len(p.strs)+1)
 			for j, s := range p.strs {
@@ -469,8 +611,10 @@ func mergeRaw(parts []*rawColumn) *rawColumn {
 				}
 				remap[j+1] = id
 			}
-			for _, id := range p.strIDs {
-				m.strIDs = append(m.strIDs, remap[id])
+			for _, blk := range append(p.sblk, p.strIDs) {
+				for _, id := range blk {
+					m.strIDs = append(m.strIDs, remap[id])
+				}
 			}
 		default:
 			m.vals = append(m.vals, p.vals...)

@@ -399,8 +399,10 @@ func (p *processor) readPartition(ctx context.Context, t *model.Table, part *mod
 	ch, err := p.readParallel(ctx, src, newSink)
 	if errors.Is(err, source.ErrNotParallel) {
 		b, sink := newSink()
-		if err := src.Scan(ctx, sink); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, err)
+		serr := src.Scan(ctx, sink)
+		sink.flush()
+		if serr != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, serr)
 		}
 		ch, err = b.Finish()
 	}
@@ -431,19 +433,16 @@ func (p *processor) readParallel(ctx context.Context, src source.Source, newSink
 		// The pieces' rows were counted; take them back before a re-read.
 		for _, s := range sinks {
 			if s != nil {
-				rows += s.rows
+				rows += s.counted
 			}
 		}
 		p.rows.Add(-rows)
 		return nil, err
 	}
-	chunks := make([]*colstore.Chunk, used)
-	for i := range chunks {
-		if chunks[i], err = builders[i].Finish(); err != nil {
-			return nil, err
-		}
+	for _, s := range sinks[:used] {
+		s.flush()
 	}
-	return colstore.MergeChunks(chunks)
+	return colstore.FinishPieces(ctx, builders[:used])
 }
 
 func fieldNames(fs []source.Field) string {
@@ -497,6 +496,20 @@ type mappedSink struct {
 	p           *processor
 	table, part string
 	rows        int64
+	// counted is the part of rows added to the processor's total, which
+	// is updated every so often rather than on every row: a counter
+	// shared by the pieces read in parallel costs a contended atomic
+	// operation per row.
+	counted int64
+}
+
+// progressEvery is how many rows pass between progress reports.
+const progressEvery = 1 << 16
+
+// flush adds the rows not yet counted to the processor's total.
+func (s *mappedSink) flush() {
+	s.p.rows.Add(s.rows - s.counted)
+	s.counted = s.rows
 }
 
 func (s *mappedSink) Blank(col int) {
@@ -536,8 +549,8 @@ func (s *mappedSink) String(col int, b []byte) {
 }
 func (s *mappedSink) EndRow() error {
 	s.rows++
-	s.p.rows.Add(1)
-	if s.rows%(1<<16) == 0 {
+	if s.rows%progressEvery == 0 {
+		s.flush()
 		s.p.progress(Progress{Table: s.table, Partition: s.part, Rows: s.rows})
 	}
 	return s.b.EndRow()
