@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridian-olap/meridian/internal/model"
 	"github.com/meridian-olap/meridian/internal/retail"
 	"github.com/meridian-olap/meridian/internal/source"
 )
@@ -66,4 +68,63 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRefreshRetailParquet processes the retail sample from the
+// Parquet files <Table>.parquet in the directory MERIDIAN_BENCH_PARQUET
+// names (the benchmark harness writes them); it is skipped without one.
+// It reports what BenchmarkRefreshRetail does.
+func BenchmarkRefreshRetailParquet(b *testing.B) {
+	dir := os.Getenv("MERIDIAN_BENCH_PARQUET")
+	if dir == "" {
+		b.Skip("MERIDIAN_BENCH_PARQUET names no directory of retail Parquet files")
+	}
+	bim, err := retail.BIM("Retail", dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var db map[string]any
+	if err := json.Unmarshal(bim, &db); err != nil {
+		b.Fatal(err)
+	}
+	tables, _ := db["model"].(map[string]any)["tables"].([]any)
+	for _, t := range tables {
+		tab := t.(map[string]any)
+		m := fmt.Sprintf("let\n    Source = Parquet.Document(File.Contents(%q))\nin\n    Source",
+			filepath.Join(dir, tab["name"].(string)+".parquet"))
+		for _, p := range tab["partitions"].([]any) {
+			p.(map[string]any)["source"] = map[string]any{"type": "m", "expression": m}
+		}
+	}
+	bim, err = json.Marshal(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	def, err := model.Parse(bim)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots, err := source.NewRoots(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var cpu, wall time.Duration
+	var bytes int64
+	var rows int64
+	for b.Loop() {
+		c0, w0 := cpuTime(), time.Now()
+		res, err := Refresh(context.Background(), def, nil, Request{Type: Full}, Options{Roots: roots})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - c0
+		wall += time.Since(w0)
+		bytes = res.Data.Bytes()
+		rows = int64(res.Data.Table("Sales").Rows)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(rows)*n/wall.Seconds(), "rows/s")
+	b.ReportMetric(float64(rows)*n/cpu.Seconds(), "rows/cpu-s")
+	b.ReportMetric(float64(bytes)/float64(rows), "bytes/row")
 }

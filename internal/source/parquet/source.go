@@ -8,11 +8,13 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"strconv"
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/meridian-olap/meridian/internal/source"
 	"github.com/meridian-olap/meridian/internal/source/csv"
@@ -158,13 +160,90 @@ func (s *Source) Scan(ctx context.Context, sink source.Sink) (err error) {
 	if err := s.checkSchema(f); err != nil {
 		return err
 	}
-	sc := &scan{s: s, f: f, sink: sink}
+	sc := &scan{s: s, f: f, sink: sink, last: -1}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("read %s%s: damaged data (%v): %w", s.cfg.Name, sc.where(), r, ErrFormat)
 		}
 	}()
 	return sc.run(ctx)
+}
+
+// ScanParallel reads the file in up to n pieces at once, each a run of
+// whole row groups, piece i into sink(i), the pieces in file order. A file
+// of one row group, one not on disk, or a source that skips rows, is not
+// cut: it returns
+// source.ErrNotParallel at once. Any error of a piece also gives
+// ErrNotParallel, so that the caller reads the file with Scan, which
+// reports the first error in file order.
+func (s *Source) ScanParallel(ctx context.Context, n int, sink func(i int) source.Sink) (int, error) {
+	if n < 2 || s.cfg.Skip > 0 {
+		return 0, source.ErrNotParallel
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f, err := openFile(s.cfg.Name, s.cfg.Open)
+	if err != nil {
+		return 0, source.ErrNotParallel
+	}
+	if _, onDisk := f.ra.(*os.File); !onDisk {
+		// A file held in memory would be held once per piece.
+		f.Close()
+		return 0, source.ErrNotParallel
+	}
+	groups := f.f.RowGroups()
+	total := int64(0)
+	for _, rg := range groups {
+		total += max(rg.NumRows(), 0)
+	}
+	f.Close()
+	if len(groups) < 2 {
+		return 0, source.ErrNotParallel
+	}
+	// Cut where the rows so far pass each piece's share.
+	n = min(n, len(groups))
+	starts := []int{0}
+	seen := int64(0)
+	for g, rg := range groups[:len(groups)-1] {
+		seen += max(rg.NumRows(), 0)
+		if len(starts) < n && seen*int64(n) >= total*int64(len(starts)) {
+			starts = append(starts, g+1)
+		}
+	}
+	starts = append(starts, len(groups))
+	pieces := len(starts) - 1
+	g, gctx := errgroup.WithContext(ctx)
+	for i := 0; i < pieces; i++ {
+		sk := sink(i)
+		g.Go(func() (err error) {
+			f, err := openFile(s.cfg.Name, s.cfg.Open)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := s.checkSchema(f); err != nil {
+				return err
+			}
+			if len(f.f.RowGroups()) != len(groups) {
+				return fmt.Errorf("read %s: the file changed while read: %w", s.cfg.Name, ErrChanged)
+			}
+			sc := &scan{s: s, f: f, sink: sk, first: starts[i], last: starts[i+1]}
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("read %s%s: damaged data (%v): %w", s.cfg.Name, sc.where(), r, ErrFormat)
+				}
+			}()
+			return sc.run(gctx)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, source.ErrNotParallel
+	}
+	return pieces, nil
 }
 
 func (s *Source) checkSchema(f *file) error {
@@ -194,6 +273,9 @@ type scan struct {
 	group int
 	row   int64 // row within the group, from 0
 	cols  []*colReader
+	// first and last bound the row groups read: [first, last), or from
+	// first to the end when last is negative.
+	first, last int
 }
 
 func (sc *scan) where() string {
@@ -312,6 +394,9 @@ func (sc *scan) run(ctx context.Context) error {
 	defer chk.close()
 	meta := sc.f.f.Metadata()
 	for g, rg := range sc.f.f.RowGroups() {
+		if g < sc.first || (sc.last >= 0 && g >= sc.last) {
+			continue
+		}
 		sc.group, sc.row = g, 0
 		if err := ctx.Err(); err != nil {
 			return err
