@@ -1,17 +1,11 @@
 package hatest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,58 +13,12 @@ import (
 	"github.com/meridian-olap/meridian/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds the meridian binary once per test process.
-func binary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "meridian-hatest-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "meridian")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/meridian")
-		cmd.Dir = testenv.ModuleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func binary(t testing.TB) string { return testenv.Binary(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
-}
-
-// logBuffer collects a process's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // node is one `meridian serve` of a group: its name, region, data
@@ -84,54 +32,18 @@ type node struct {
 	env     []string
 	port    int // kept across restarts, so the group file stays true
 
-	cmd    *exec.Cmd
-	url    string
-	log    *logBuffer
-	exited chan struct{}
-	err    error
+	srv *testenv.Server // the current run; nil before the first start
+	url string
 }
 
 // start runs the server and waits until it listens.
 func (n *node) start() {
 	n.t.Helper()
-	listen := "127.0.0.1:0"
-	if n.port != 0 {
-		listen = fmt.Sprintf("127.0.0.1:%d", n.port)
-	}
-	args := append([]string{"serve", "--listen", listen, "--data-dir", n.dataDir, "--name", n.name, "--region", n.region}, n.args...)
-	cmd := exec.Command(binary(n.t), args...)
-	cmd.Env = append(os.Environ(), n.env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.cmd, n.log, n.exited, n.err = cmd, &logBuffer{}, make(chan struct{}), nil
-	cmd.Stderr = n.log
-	if err := cmd.Start(); err != nil {
-		n.t.Fatal(err)
-	}
-	exited := n.exited
-	go func() { n.err = cmd.Wait(); close(exited) }()
-	line := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		l, _ := r.ReadString('\n')
-		line <- l
-		io.Copy(io.Discard, r)
-	}()
-	select {
-	case l := <-line:
-		i := strings.Index(l, "http://")
-		if i < 0 {
-			n.kill()
-			n.t.Fatalf("%s: serve printed %q; stderr:\n%s", n.name, l, n.log.String())
-		}
-		n.url = strings.TrimRight(strings.Fields(l[i:])[0], "/")
-		fmt.Sscanf(n.url[strings.LastIndex(n.url, ":")+1:], "%d", &n.port)
-	case <-time.After(60 * time.Second):
-		n.kill()
-		n.t.Fatalf("%s: serve printed no URL; stderr:\n%s", n.name, n.log.String())
-	}
+	n.srv = testenv.StartServer(n.t, testenv.ServeOptions{
+		Port: n.port, DataDir: n.dataDir, Env: n.env,
+		Args: append([]string{"--name", n.name, "--region", n.region}, n.args...),
+	})
+	n.url, n.port = n.srv.URL, n.srv.Port
 }
 
 // follow makes the next start a follower of store (a demoted primary
@@ -148,73 +60,31 @@ func (n *node) follow(store string) {
 // waitReady waits for /readyz.
 func (n *node) waitReady() {
 	n.t.Helper()
-	eventually(n.t, n.name+" to be ready", func() (bool, string) {
-		select {
-		case <-n.exited:
-			n.t.Fatalf("%s exited: %v; stderr:\n%s", n.name, n.err, n.log.String())
-		default:
-		}
-		code, body, err := n.try("GET", "/readyz", nil)
-		return err == nil && code == 200, fmt.Sprintf("%d %s %v", code, body, err)
-	})
+	n.srv.WaitReady(2 * time.Minute)
 }
 
 // kill is kill -9; it waits for the process to end.
 func (n *node) kill() {
-	if n.cmd == nil {
-		return
+	if n.srv != nil {
+		n.srv.Kill()
 	}
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	n.cmd.Process.Signal(syscall.SIGCONT) // a frozen process dies only once resumed
-	n.cmd.Process.Kill()
-	<-n.exited
 }
 
 func (n *node) signal(s syscall.Signal) {
 	n.t.Helper()
-	if err := n.cmd.Process.Signal(s); err != nil {
-		n.t.Fatalf("%s: signal %v: %v", n.name, s, err)
-	}
+	n.srv.Signal(s)
 }
-
-var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // try sends a request; body is a string or a value to marshal.
 func (n *node) try(method, path string, body any) (int, []byte, error) {
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, nil, err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, n.url+path, r)
-	if err != nil {
-		return 0, nil, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return n.srv.Try(method, path, body)
 }
 
 func (n *node) do(method, path string, body any) (int, []byte) {
 	n.t.Helper()
 	code, b, err := n.try(method, path, body)
 	if err != nil {
-		n.t.Fatalf("%s: %s %s: %v; stderr:\n%s", n.name, method, path, err, n.log.String())
+		n.t.Fatalf("%s: %s %s: %v; stderr:\n%s", n.name, method, path, err, n.srv.Log.String())
 	}
 	return code, b
 }

@@ -12,13 +12,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meridian-olap/meridian/internal/testenv"
 )
 
 // watcher is a running `meridian group watch --json`.
 type watcher struct {
 	cmd    *exec.Cmd
-	out    *logBuffer
-	errb   *logBuffer
+	out    *testenv.LogBuffer
+	errb   *testenv.LogBuffer
 	mu     sync.Mutex
 	events []watchEvent
 	exited chan struct{}
@@ -37,7 +39,7 @@ func startWatch(t *testing.T, c *cluster, args ...string) *watcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watcher{cmd: cmd, out: &logBuffer{}, errb: &logBuffer{}, exited: make(chan struct{})}
+	w := &watcher{cmd: cmd, out: &testenv.LogBuffer{}, errb: &testenv.LogBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = w.errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

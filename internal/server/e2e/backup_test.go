@@ -73,19 +73,19 @@ func TestBackupRestoreBinary(t *testing.T) {
 				status, body := a.query("Contoso", q)
 				want[q] = fmt.Sprintf("%d %s", status, body)
 			}
-			out, errOut, code := cli(t, "", "backup", "Contoso", "nightly/contoso.mbak", "--password-file", pw, "--server", a.url)
+			out, errOut, code := cli(t, "", "backup", "Contoso", "nightly/contoso.mbak", "--password-file", pw, "--server", a.URL)
 			if code != 0 || !strings.Contains(out, "Backed up Contoso") {
-				t.Fatalf("backup: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, a.stderr.String())
+				t.Fatalf("backup: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, a.Log.String())
 			}
 
 			bDir := t.TempDir()
 			b := startServer(t, bDir, "--backup-store", store, "--name", "north")
-			out, errOut, code = cli(t, "", "restore", "nightly/contoso.mbak", "Contoso", "--password-file", pw, "--server", b.url)
+			out, errOut, code = cli(t, "", "restore", "nightly/contoso.mbak", "Contoso", "--password-file", pw, "--server", b.URL)
 			if code != 0 || !strings.Contains(out, "Restored nightly/contoso.mbak as Contoso version 1") {
-				t.Fatalf("restore: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, b.stderr.String())
+				t.Fatalf("restore: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, b.Log.String())
 			}
 			// Under a new name, with the password on standard input.
-			if _, errOut, code := cli(t, "e2e password\n", "restore", "nightly/contoso.mbak", "Contoso West", "--password-file", "-", "--server", b.url); code != 0 {
+			if _, errOut, code := cli(t, "e2e password\n", "restore", "nightly/contoso.mbak", "Contoso West", "--password-file", "-", "--server", b.URL); code != 0 {
 				t.Fatalf("restore under a new name: exit %d: %s", code, errOut)
 			}
 			check := func(p *proc, db string) {
@@ -118,7 +118,7 @@ func TestBackupRestoreBinary(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := b.databases()["Contoso"]
-			_, errOut, code = cli(t, "", "restore", "nightly/damaged.mbak", "Contoso", "--allow-overwrite", "--password-file", pw, "--server", b.url)
+			_, errOut, code = cli(t, "", "restore", "nightly/damaged.mbak", "Contoso", "--allow-overwrite", "--password-file", pw, "--server", b.URL)
 			if code != 1 || !strings.Contains(errOut, "BackupDamaged") {
 				t.Errorf("restore of a damaged archive: exit %d: %s", code, errOut)
 			}
@@ -126,7 +126,7 @@ func TestBackupRestoreBinary(t *testing.T) {
 				t.Errorf("the refused restore changed the database: %+v, was %+v", after, before)
 			}
 
-			out, _, code = cli(t, "", "backups", "--json", "--server", b.url)
+			out, _, code = cli(t, "", "backups", "--json", "--server", b.URL)
 			var list []struct {
 				Name, Database, Server string
 				Meridian               bool
@@ -137,12 +137,12 @@ func TestBackupRestoreBinary(t *testing.T) {
 			}
 
 			// The restored databases are on disk: a restart serves them.
-			b.stop()
+			b.Stop()
 			b = startServer(t, bDir, "--backup-store", store)
 			check(b, "Contoso")
 			check(b, "Contoso West")
-			b.stop()
-			a.stop()
+			b.Stop()
+			a.Stop()
 		})
 	}
 }

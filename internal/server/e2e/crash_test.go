@@ -99,7 +99,7 @@ func TestCrashDuringWrites(t *testing.T) {
 	start := time.Now()
 	p.mustTMSL(refreshCmd("Crash"))
 	span := 2 * time.Since(start)
-	p.kill()
+	p.Kill()
 
 	p = startServer(t, data, "--source-root", src)
 	var lastVersion int64
@@ -116,16 +116,16 @@ func TestCrashDuringWrites(t *testing.T) {
 			op = deployCmd("Crash", crashModel(next.marker))
 		}
 		done := make(chan struct{})
-		go func() { p.try("POST", "/tmsl", op); close(done) }()
+		go func() { p.Try("POST", "/tmsl", op); close(done) }()
 		time.Sleep(time.Duration(rng.Int64N(int64(span))))
-		p.kill()
+		p.Kill()
 		<-done
 
 		// The restarted server starts cleanly and answers as the old or
 		// the new version, nothing else.
 		p = startServer(t, data, "--source-root", src)
-		if strings.Contains(p.stderr.String(), "level=ERROR") {
-			t.Fatalf("round %d: errors at start after kill:\n%s", round, p.stderr.String())
+		if strings.Contains(p.Log.String(), "level=ERROR") {
+			t.Fatalf("round %d: errors at start after kill:\n%s", round, p.Log.String())
 		}
 		db := p.databases()["Crash"]
 		if db.Version < lastVersion || db.Error != "" {
@@ -144,6 +144,6 @@ func TestCrashDuringWrites(t *testing.T) {
 				round, got, state.answer(), next.answer())
 		}
 	}
-	p.stop()
+	p.Stop()
 	t.Logf("%d kills: %d kept the old version, %d the new one", rounds, outcomes["old"], outcomes["new"])
 }

@@ -100,7 +100,7 @@ func TestDatasetsEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.mustTMSL(deployCmd(name, bim))
-		status, script := p.do("GET", "/databases/"+name, nil)
+		status, script := p.Do("GET", "/databases/"+name, nil)
 		if status != 200 {
 			t.Fatalf("%s: script: %d %s", name, status, script)
 		}
@@ -119,10 +119,10 @@ func TestDatasetsEndToEnd(t *testing.T) {
 	}
 
 	before := p.databases()
-	p.stop()
+	p.Stop()
 	p = startServer(t, dataDir, "--source-root", datasets)
-	if strings.Contains(p.stderr.String(), "level=ERROR") {
-		t.Errorf("errors at start:\n%s", p.stderr.String())
+	if strings.Contains(p.Log.String(), "level=ERROR") {
+		t.Errorf("errors at start:\n%s", p.Log.String())
 	}
 	after := p.databases()
 	if !reflect.DeepEqual(before, after) {
@@ -136,11 +136,11 @@ func TestDatasetsEndToEnd(t *testing.T) {
 		}
 	}
 	for name, want := range scripts {
-		if _, got := p.do("GET", "/databases/"+name, nil); string(got) != want {
+		if _, got := p.Do("GET", "/databases/"+name, nil); string(got) != want {
 			t.Errorf("%s: script changed across restart", name)
 		}
 	}
-	p.stop()
+	p.Stop()
 }
 
 // refreshAPI refreshes a database through the AAS refresh API and waits
@@ -148,19 +148,19 @@ func TestDatasetsEndToEnd(t *testing.T) {
 func refreshAPI(t *testing.T, p *proc, db string) {
 	t.Helper()
 	base := "/servers/e2e/models/" + db + "/refreshes"
-	status, body := p.do("POST", base, `{"Type":"Full","MaxParallelism":4}`)
+	status, body := p.Do("POST", base, `{"Type":"Full","MaxParallelism":4}`)
 	if status != 202 {
 		t.Fatalf("POST refreshes: %d %s", status, body)
 	}
 	var st struct{ Status string }
 	var list []struct{ RefreshID string }
-	_, lb := p.do("GET", base, nil)
+	_, lb := p.Do("GET", base, nil)
 	if err := json.Unmarshal(lb, &list); err != nil || len(list) == 0 {
 		t.Fatalf("refresh history: %s", lb)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		_, body := p.do("GET", base+"/"+list[0].RefreshID, nil)
+		_, body := p.Do("GET", base+"/"+list[0].RefreshID, nil)
 		json.Unmarshal(body, &st)
 		if st.Status == "succeeded" {
 			return
@@ -196,7 +196,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		status, body, err := p.try("POST", "/tmsl", refreshCmd("Sales"))
+		status, body, err := p.Try("POST", "/tmsl", refreshCmd("Sales"))
 		done <- result{status, body, err}
 	}()
 	// Wait until the refresh holds the database, then stop the server.
@@ -205,7 +205,7 @@ func TestGracefulShutdown(t *testing.T) {
 	probe := `{"refresh":{"type":"full","objects":[{"database":"Sales","table":"No Such Table"}]}}`
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		status, body := p.do("POST", "/tmsl", probe)
+		status, body := p.Do("POST", "/tmsl", probe)
 		if status == 409 {
 			break
 		}
@@ -218,7 +218,7 @@ func TestGracefulShutdown(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
-	p.stop()
+	p.Stop()
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("shutdown took %v", d)
 	}
@@ -226,15 +226,15 @@ func TestGracefulShutdown(t *testing.T) {
 	if r.err == nil && r.status != 503 {
 		t.Errorf("refresh during shutdown answered %d %s, want 503", r.status, r.body)
 	}
-	if !strings.Contains(p.stderr.String(), "stopped") {
-		t.Errorf("no clean stop in the log:\n%s", p.stderr.String())
+	if !strings.Contains(p.Log.String(), "stopped") {
+		t.Errorf("no clean stop in the log:\n%s", p.Log.String())
 	}
 	p = startServer(t, dataDir, "--source-root", datasets)
 	after := p.databases()["Sales"]
 	if after.Version != before.Version || after.State != "noData" {
 		t.Errorf("after shutdown during a refresh: %+v, before %+v", after, before)
 	}
-	p.stop()
+	p.Stop()
 }
 
 // TestDataDirInUse starts a second server on the data directory of a
@@ -252,7 +252,7 @@ func TestDataDirInUse(t *testing.T) {
 	if !strings.Contains(string(out), "in use by another meridian process") {
 		t.Errorf("second server said:\n%s", out)
 	}
-	if status, _ := p.do("GET", "/readyz", nil); status != 200 {
+	if status, _ := p.Do("GET", "/readyz", nil); status != 200 {
 		t.Errorf("first server: readyz %d", status)
 	}
 	// A bad flag is a usage error (exit status 2).
@@ -261,5 +261,5 @@ func TestDataDirInUse(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Errorf("bad --listen: %v\n%s", err, out)
 	}
-	p.stop()
+	p.Stop()
 }

@@ -23,7 +23,7 @@ type replStatus struct {
 
 func (p *proc) status() replStatus {
 	p.t.Helper()
-	code, body := p.do("GET", "/status", nil)
+	code, body := p.Do("GET", "/status", nil)
 	if code != 200 {
 		p.t.Fatalf("GET /status: %d %s", code, body)
 	}
@@ -55,7 +55,7 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 // version and image hash.
 func sameDatabases(t *testing.T, a, b *proc) {
 	t.Helper()
-	eventually(t, b.url+" to be in sync with "+a.url, func() (bool, string) {
+	eventually(t, b.URL+" to be in sync with "+a.URL, func() (bool, string) {
 		want, got := a.databases(), b.databases()
 		if len(want) != len(got) {
 			return false, fmt.Sprintf("%d databases against %d", len(got), len(want))
@@ -72,13 +72,13 @@ func sameDatabases(t *testing.T, a, b *proc) {
 
 func refused(t *testing.T, p *proc, code, who string) {
 	t.Helper()
-	status, body := p.do("POST", "/tmsl", refreshCmd("Crash"))
+	status, body := p.Do("POST", "/tmsl", refreshCmd("Crash"))
 	var e struct {
 		Error struct{ Code, Message string }
 	}
 	_ = json.Unmarshal(body, &e)
 	if status != 409 || e.Error.Code != code || !strings.Contains(e.Error.Message, `"`+who+`"`) {
-		t.Errorf("a write on %s: %d %s, want 409 %s naming %q", p.url, status, body, code, who)
+		t.Errorf("a write on %s: %d %s, want 409 %s naming %q", p.URL, status, body, code, who)
 	}
 }
 
@@ -151,7 +151,7 @@ func TestReplicationBinary(t *testing.T) {
 			writeSales(t, src, i+2)
 			west.mustTMSL(refreshCmd("Crash"))
 			time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
-			north.kill()
+			north.Kill()
 			north = startServer(t, northDir, northArgs...)
 		}
 		sameDatabases(t, west, north)
@@ -164,18 +164,16 @@ func TestReplicationBinary(t *testing.T) {
 	t.Log("promotion while the primary is frozen")
 	{
 		before := latest(t, store, "Crash")
-		if err := west.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
+		west.Signal(syscall.SIGSTOP)
 		resumed := false
 		resume := func() {
 			if !resumed {
-				west.cmd.Process.Signal(syscall.SIGCONT)
+				west.Signal(syscall.SIGCONT)
 				resumed = true
 			}
 		}
 		defer resume()
-		status, body := north.do("POST", "/admin/promote", `{"takeover":true}`)
+		status, body := north.Do("POST", "/admin/promote", `{"takeover":true}`)
 		if status != 200 {
 			t.Fatalf("promote: %d %s", status, body)
 		}
@@ -196,13 +194,13 @@ func TestReplicationBinary(t *testing.T) {
 		if after := latest(t, store, "Crash"); *after != *promoted {
 			t.Errorf("the old primary changed the store: %+v, was %+v", after, promoted)
 		}
-		status, body = west.do("POST", "/admin/demote", `{}`)
+		status, body = west.Do("POST", "/admin/demote", `{}`)
 		if status != 200 {
 			t.Fatalf("demote: %d %s", status, body)
 		}
 		sameDatabases(t, north, west)
 		refused(t, west, "ReadOnlyReplica", "north")
 	}
-	west.stop()
-	north.stop()
+	west.Stop()
+	north.Stop()
 }
