@@ -82,17 +82,14 @@ password is given. An existing FILE is refused unless --allow-overwrite.
 				}
 			}
 			var res *client.BackupResult
-			err = withSpinner(cmd.ErrOrStderr(), desc, func() error {
+			err = serverJob(cmd, ctx, desc, "the server cancels the backup and writes no file", func() error {
 				var err error
 				res, err = conn.Backup(ctx, db, file, client.BackupOptions{
 					AllowOverwrite: allowOverwrite, NoCompression: noCompression, Password: password})
 				return err
 			})
 			if err != nil {
-				if ctx.Err() != nil && cmd.Context().Err() == nil {
-					return fmt.Errorf("interrupted: the server cancels the backup and writes no file")
-				}
-				return commandError(err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
@@ -168,6 +165,20 @@ func readPassword(cmd *cobra.Command, file string) (string, error) {
 		return "", usageError(fmt.Errorf("--password-file %s is empty", file))
 	}
 	return pw, nil
+}
+
+// serverJob runs one long synchronous request behind a spinner. When
+// ctx ends but the command's own context has not (an interrupt), the
+// error says what the server does about it: interrupted.
+func serverJob(cmd *cobra.Command, ctx context.Context, desc, interrupted string, f func() error) error {
+	err := withSpinner(cmd.ErrOrStderr(), desc, f)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && cmd.Context().Err() == nil {
+		return errors.New("interrupted: " + interrupted)
+	}
+	return commandError(err)
 }
 
 // withSpinner runs f while a spinner with the elapsed time turns on w:

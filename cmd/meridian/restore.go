@@ -78,17 +78,14 @@ its roles stay as they were).
 				}
 			}
 			var res *client.RestoreResult
-			err = withSpinner(cmd.ErrOrStderr(), desc, func() error {
+			err = serverJob(cmd, ctx, desc, "the server cancels the restore and changes nothing", func() error {
 				var err error
 				res, err = conn.Restore(ctx, file, db, client.RestoreOptions{
 					AllowOverwrite: allowOverwrite, Password: password, Security: sec})
 				return err
 			})
 			if err != nil {
-				if ctx.Err() != nil && cmd.Context().Err() == nil {
-					return fmt.Errorf("interrupted: the server cancels the restore and changes nothing")
-				}
-				return commandError(err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
