@@ -131,3 +131,23 @@ func unpack32(words []uint64, start int, out []uint32) {
 
 // Bytes is the memory the packed values occupy.
 func (p *Packed) Bytes() int64 { return int64(len(p.Words)) * 8 }
+
+// gather writes value start+i to out[i] for every i in sel, leaving the
+// other entries of out alone: a block that filters kept few rows of reads
+// only those.
+func (p *Packed) gather(start int, sel []uint16, out []uint32) {
+	if p.Width == 0 {
+		for _, i := range sel {
+			out[i] = 0
+		}
+		return
+	}
+	w := uint64(p.Width)
+	mask := uint64(1)<<w - 1
+	words := p.Words
+	for _, i := range sel {
+		pos := uint64(start+int(i)) * w
+		wi, off := pos>>6, pos&63
+		out[i] = uint32((words[wi]>>off | (words[wi+1]<<1)<<(63-off)) & mask)
+	}
+}

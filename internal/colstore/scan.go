@@ -163,8 +163,13 @@ type plan struct {
 	dense   bool
 	strides []uint64
 	ngroups uint64
-	// colsUsed lists the columns a block needs unpacked.
+	// colsUsed lists the columns a block needs unpacked; aggCols those of
+	// them that group keys and aggregates read (filter columns are read by
+	// the filters, which may skip the rest of the block).
 	colsUsed []int
+	aggCols  []int
+	// filt holds the id filters prepared for the loop, by filter index.
+	filt []idFilter
 	// rank per id for MIN/MAX of columns.
 	ranks [][]uint32
 	exprs []*compiledExpr
@@ -178,6 +183,7 @@ func (s *Scan) plan() (*plan, error) {
 	ncol := len(t.Columns)
 	p := &plan{Scan: s}
 	used := map[int]bool{}
+	p.filt = make([]idFilter, len(s.Filters))
 	for i, f := range s.Filters {
 		if f.Rows != nil {
 			if f.Rows.Cap() < t.Rows {
@@ -188,7 +194,7 @@ func (s *Scan) plan() (*plan, error) {
 		if f.Col < 0 || f.Col >= ncol || f.IDs == nil || f.IDs.Cap() < t.Columns[f.Col].Dict.Len() {
 			return nil, fmt.Errorf("colstore: scan %s: filter %d is malformed", t.Name, i)
 		}
-		used[f.Col] = true
+		p.filt[i] = newIDFilter(f.IDs)
 	}
 	p.ngroups = 1
 	for i, g := range s.Group {
@@ -261,6 +267,15 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	for c := range used {
+		p.aggCols = append(p.aggCols, c)
+	}
+	slices.Sort(p.aggCols)
+	for _, f := range s.Filters {
+		if f.Rows == nil {
+			used[f.Col] = true
+		}
+	}
+	for c := range used {
 		p.colsUsed = append(p.colsUsed, c)
 	}
 	slices.Sort(p.colsUsed)
@@ -271,6 +286,9 @@ func (s *Scan) plan() (*plan, error) {
 type scanState struct {
 	p      *plan
 	ids    [][]uint32 // per column: ids of the current block (nil if unused)
+	loaded []uint64   // per column: the block number its ids were loaded for
+	block  uint64     // the current block's number, counting from 1
+	active []int      // the filters the current segment must test
 	sel    []uint16
 	codes  []uint64
 	slots  []uint64
@@ -296,7 +314,7 @@ type aggState struct {
 }
 
 func (p *plan) newState() *scanState {
-	st := &scanState{p: p, ids: make([][]uint32, len(p.Table.Columns)), sel: make([]uint16, blockRows), codes: make([]uint64, blockRows), slots: make([]uint64, blockRows), fslot: make([]uint32, blockRows), gather: make([]uint32, blockRows)}
+	st := &scanState{p: p, ids: make([][]uint32, len(p.Table.Columns)), loaded: make([]uint64, len(p.Table.Columns)), sel: make([]uint16, blockRows), codes: make([]uint64, blockRows), slots: make([]uint64, blockRows), fslot: make([]uint32, blockRows), gather: make([]uint32, blockRows)}
 	for _, c := range p.colsUsed {
 		st.ids[c] = make([]uint32, blockRows)
 	}
@@ -366,6 +384,9 @@ func growTo[T any](s []T, n int) []T {
 }
 
 func (st *scanState) runSegment(seg int, b [2]int) error {
+	if !st.segmentFilters(seg) {
+		return nil
+	}
 	for off := 0; off < b[1]; off += blockRows {
 		n := min(blockRows, b[1]-off)
 		if err := st.runBlock(seg, b[0]+off, off, n); err != nil {
@@ -375,32 +396,100 @@ func (st *scanState) runSegment(seg int, b [2]int) error {
 	return nil
 }
 
+// segmentFilters sets st.active to the filters segment seg must test, and
+// reports false when no row of the segment can pass. The segment's largest
+// id settles many filters without a look at the rows: a filter on a date
+// range over data loaded in date order, a filter that keeps every id.
+func (st *scanState) segmentFilters(seg int) bool {
+	p := st.p
+	st.active = st.active[:0]
+	for i, f := range p.Filters {
+		if f.Rows == nil {
+			switch p.filt[i].forSegment(p.Table.Columns[f.Col].Segs[seg].MaxID) {
+			case segNone:
+				return false
+			case segAll:
+				continue
+			}
+		}
+		st.active = append(st.active, i)
+	}
+	return true
+}
+
+// sparseRatio decides how a column is read for the rows filters kept:
+// with fewer than one row in sparseRatio, row by row; otherwise the whole
+// block is unpacked, which costs far less per value.
+const sparseRatio = 8
+
+// load makes column c's ids of the current block available in st.ids[c]:
+// all n of them, or (when all is false) at least those of the rows in sel.
+func (st *scanState) load(c, seg, segOff, n int, sel []uint16, all bool) []uint32 {
+	ids := st.ids[c]
+	if st.loaded[c] == st.block {
+		return ids
+	}
+	st.loaded[c] = st.block
+	s := &st.p.Table.Columns[c].Segs[seg]
+	if all || len(sel)*sparseRatio >= n {
+		s.Unpack(segOff, ids[:n])
+	} else {
+		s.gather(segOff, sel, ids)
+	}
+	return ids
+}
+
+// filterBlock runs the segment's active filters over a block: all is true
+// when every row passes (sel is then not set), otherwise sel lists the
+// rows that pass. Columns are unpacked as the filters need them, so later
+// filters and the aggregates read only what earlier filters kept.
+func (st *scanState) filterBlock(seg, row, segOff, n int) (sel []uint16, all bool) {
+	p := st.p
+	st.block++
+	all = true
+	for _, fi := range st.active {
+		f := p.Filters[fi]
+		if f.Rows != nil {
+			if all {
+				sel = st.sel
+			}
+			sel = filterRows(sel, all, n, row, f.Rows)
+		} else {
+			ids := st.load(f.Col, seg, segOff, n, sel, all)
+			if all {
+				sel = p.filt[fi].first(st.sel, ids[:n])
+			} else {
+				sel = p.filt[fi].refine(sel, ids)
+			}
+		}
+		all = false
+		if len(sel) == 0 {
+			return sel, false
+		}
+	}
+	if !all && len(sel) == n {
+		// Every row passed: the columns the filters read were unpacked
+		// whole, and the dense loops apply.
+		all = true
+	}
+	return sel, all
+}
+
 func (st *scanState) runBlock(seg, row, segOff, n int) error {
 	p := st.p
-	cols := p.Table.Columns
-	for _, c := range p.colsUsed {
-		cols[c].Segs[seg].Unpack(segOff, st.ids[c][:n])
-	}
-	// Selection: the rows of the block that pass every filter.
-	sel := st.sel[:0]
-	first := true
-	for _, f := range p.Filters {
-		if f.Rows != nil {
-			sel = filterRows(sel, first, n, row, f.Rows)
-		} else {
-			sel = filterIDs(sel, first, n, st.ids[f.Col], f.IDs)
-		}
-		first = false
-		if len(sel) == 0 {
-			return nil
-		}
-	}
-	if p.fast {
-		st.fastBlock(sel, first, n)
+	sel, all := st.filterBlock(seg, row, segOff, n)
+	if !all && len(sel) == 0 {
 		return nil
 	}
-	if first {
-		sel = sel[:n]
+	for _, c := range p.aggCols {
+		st.load(c, seg, segOff, n, sel, all)
+	}
+	if p.fast {
+		st.fastBlock(sel, all, n)
+		return nil
+	}
+	if all {
+		sel = st.sel[:n]
 		for i := range sel {
 			sel[i] = uint16(i)
 		}
@@ -468,45 +557,6 @@ func (st *scanState) runBlock(seg, row, segOff, n int) error {
 		st.aggregate(a, sel, slots, codes, row)
 	}
 	return nil
-}
-
-func filterIDs(sel []uint16, first bool, n int, ids []uint32, allowed *Bitmap) []uint16 {
-	words := allowed.Words()
-	if first {
-		for i := 0; i < n; i++ {
-			id := ids[i]
-			if words[id>>6]&(1<<(id&63)) != 0 {
-				sel = append(sel, uint16(i))
-			}
-		}
-		return sel
-	}
-	out := sel[:0]
-	for _, i := range sel {
-		id := ids[i]
-		if words[id>>6]&(1<<(id&63)) != 0 {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-func filterRows(sel []uint16, first bool, n, row int, rows *Bitmap) []uint16 {
-	if first {
-		for i := 0; i < n; i++ {
-			if rows.Has(row + i) {
-				sel = append(sel, uint16(i))
-			}
-		}
-		return sel
-	}
-	out := sel[:0]
-	for _, i := range sel {
-		if rows.Has(row + int(i)) {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 func (st *scanState) aggregate(ai int, sel []uint16, slots, codes []uint64, row int) {
@@ -830,28 +880,18 @@ func (s *Scan) Select(ctx context.Context) (*Bitmap, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if !st.segmentFilters(seg) {
+			continue
+		}
 		for off := 0; off < b[1]; off += blockRows {
 			n := min(blockRows, b[1]-off)
-			for _, c := range p.colsUsed {
-				s.Table.Columns[c].Segs[seg].Unpack(off, st.ids[c][:n])
-			}
 			row := b[0] + off
-			if len(p.Filters) == 0 {
+			sel, all := st.filterBlock(seg, row, off, n)
+			if all {
 				for i := 0; i < n; i++ {
 					out.Set(row + i)
 				}
 				continue
-			}
-			sel := st.sel[:0]
-			for k, f := range p.Filters {
-				if f.Rows != nil {
-					sel = filterRows(sel, k == 0, n, row, f.Rows)
-				} else {
-					sel = filterIDs(sel, k == 0, n, st.ids[f.Col], f.IDs)
-				}
-				if len(sel) == 0 {
-					break
-				}
 			}
 			for _, i := range sel {
 				out.Set(row + int(i))
