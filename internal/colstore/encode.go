@@ -59,24 +59,26 @@ func BuildTable(ctx context.Context, name string, specs []ColumnSpec, parts []Pa
 	return t, nil
 }
 
-// idSource yields the id of row i of partition part.
-type idSource func(part int, r *rawColumn, i int) uint32
+// idFiller writes into out the ids of rows off, off+1, ... of partition
+// p, whose raw column is r. Ids are produced a segment at a time: a call
+// per value would cost more than the lookup.
+type idFiller func(p int, r *rawColumn, off int, out []uint32)
 
 // encodeColumn builds the dictionary of a column and packs its ids.
 func encodeColumn(spec ColumnSpec, raws []*rawColumn) (*Column, error) {
 	var (
 		dict *Dict
-		ids  idSource
+		fill idFiller
 	)
 	switch spec.Type {
 	case value.String:
-		dict, ids = encodeStrings(raws)
+		dict, fill = encodeStrings(raws)
 	case value.Integer, value.Currency, value.Boolean:
-		dict, ids = encodeInts(spec.Type, raws, 0)
+		dict, fill = encodeInts(spec.Type, raws, 0)
 	case value.Decimal, value.DateTime:
-		dict, ids = encodeFloats(spec.Type, raws)
+		dict, fill = encodeFloats(spec.Type, raws)
 	default:
-		dict, ids = encodeVariants(raws)
+		dict, fill = encodeVariants(raws)
 	}
 	c := &Column{Name: spec.Name, Type: spec.Type, Dict: dict}
 	// Segments never span partitions, so each is filled from one raw
@@ -86,10 +88,9 @@ func encodeColumn(spec ColumnSpec, raws []*rawColumn) (*Column, error) {
 	for p, r := range raws {
 		for off := 0; off < r.n; off += SegmentRows {
 			out := buf[:min(SegmentRows, r.n-off)]
+			fill(p, r, off, out)
 			var maxID uint32
-			for i := range out {
-				id := ids(p, r, off+i)
-				out[i] = id
+			for _, id := range out {
 				maxID = max(maxID, id)
 			}
 			c.Segs = append(c.Segs, Segment{Start: start + off, Packed: Pack(out, BitsFor(maxID)), MaxID: maxID})
@@ -99,7 +100,7 @@ func encodeColumn(spec ColumnSpec, raws []*rawColumn) (*Column, error) {
 	return c, nil
 }
 
-func encodeStrings(raws []*rawColumn) (*Dict, idSource) {
+func encodeStrings(raws []*rawColumn) (*Dict, idFiller) {
 	d := &Dict{Type: value.String, Kind: DictList}
 	global := make(map[string]uint32)
 	remaps := make([][]uint32, len(raws))
@@ -118,21 +119,45 @@ func encodeStrings(raws []*rawColumn) (*Dict, idSource) {
 		remaps[i] = remap
 	}
 	d.N = len(d.Strs)
-	return d, func(p int, r *rawColumn, i int) uint32 { return remaps[p][r.strIDs[i]] }
+	return d, func(p int, r *rawColumn, off int, out []uint32) {
+		// A BLANK row has raw id 0, which every remap keeps as 0.
+		remap := remaps[p]
+		for i, id := range r.strIDs[off : off+len(out)] {
+			out[i] = remap[id]
+		}
+	}
+}
+
+// clearBlanks sets to 0 the ids of BLANK rows among rows off... of r.
+func clearBlanks(r *rawColumn, off int, out []uint32) {
+	if r.nblank == 0 {
+		return
+	}
+	for i := range out {
+		if r.isBlank(off + i) {
+			out[i] = 0
+		}
+	}
 }
 
 // maxRangeBits bounds value encoding: a column whose range needs more bits
 // than this uses a list dictionary whatever the sizes say.
 const maxRangeBits = 32
 
-// encodeInts encodes an integer-valued column. For Decimal and DateTime
-// columns whose values are exact decimals, the caller passes the values
-// already scaled by 10^-exp and the dictionary's exponent.
-func encodeInts(t value.Type, raws []*rawColumn, exp int8) (*Dict, idSource) {
-	return encodeScaled(t, raws, exp, func(r *rawColumn, i int) int64 { return r.ints[i] })
+// encodeInts encodes an integer-valued column.
+func encodeInts(t value.Type, raws []*rawColumn, exp int8) (*Dict, idFiller) {
+	vals := make([][]int64, len(raws))
+	for i, r := range raws {
+		vals[i] = r.ints
+	}
+	return encodeScaled(t, raws, exp, vals)
 }
 
-func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn, int) int64) (*Dict, idSource) {
+// encodeScaled encodes a column of integers: vals[p] holds the values of
+// raws[p] (0 for BLANK rows). For Decimal and DateTime columns whose
+// values are exact decimals, the caller passes the values already scaled
+// by 10^-exp and the dictionary's exponent.
+func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*Dict, idFiller) {
 	rows, nonBlank := 0, 0
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	// k is the largest power of ten dividing every value of an integer
@@ -141,14 +166,13 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 	if exp < 0 {
 		k = 0
 	}
-	for _, r := range raws {
+	for p, r := range raws {
 		rows += r.n
-		for i := 0; i < r.n; i++ {
-			if r.isBlank(i) {
+		nonBlank += r.n - r.nblank
+		for i, v := range vals[p][:r.n] {
+			if r.nblank > 0 && r.isBlank(i) {
 				continue
 			}
-			v := get(r, i)
-			nonBlank++
 			lo, hi = min(lo, v), max(hi, v)
 			for k > 0 && v%ipow10[k] != 0 {
 				k--
@@ -156,7 +180,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 		}
 	}
 	if nonBlank == 0 {
-		return &Dict{Type: t, Kind: DictRange, Base: 0, Exp: exp}, func(int, *rawColumn, int) uint32 { return 0 }
+		return &Dict{Type: t, Kind: DictRange, Base: 0, Exp: exp}, func(_ int, _ *rawColumn, _ int, out []uint32) { clear(out) }
 	}
 	if exp >= 0 {
 		exp = k
@@ -168,6 +192,20 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 	base, top := lo/scale, hi/scale
 	span := uint64(top - base) // fits: both are within int64 and top >= base
 	rangeBits := bits.Len64(span + 1)
+	// offsets writes v/scale-base for the values of a run of rows; BLANK
+	// rows get whatever their stored 0 gives.
+	offsets := func(vs []int64, out []uint64) {
+		if scale == 1 {
+			for i, v := range vs {
+				out[i] = uint64(v - base)
+			}
+			return
+		}
+		for i, v := range vs {
+			out[i] = uint64(v/scale - base)
+		}
+	}
+	tmp := make([]uint64, SegmentRows)
 
 	// Count distinct values cheaply when the range is small enough for a
 	// bitmap; otherwise with a map, giving up on value encoding.
@@ -175,15 +213,18 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 	var seen []uint64
 	if span < 1<<26 {
 		seen = make([]uint64, span/64+1)
-		for _, r := range raws {
-			for i := 0; i < r.n; i++ {
-				if r.isBlank(i) {
-					continue
-				}
-				o := uint64(get(r, i)/scale - base)
-				if seen[o/64]&(1<<(o%64)) == 0 {
-					seen[o/64] |= 1 << (o % 64)
-					distinct++
+		for p, r := range raws {
+			for off := 0; off < r.n; off += SegmentRows {
+				os := tmp[:min(SegmentRows, r.n-off)]
+				offsets(vals[p][off:off+len(os)], os)
+				for i, o := range os {
+					if r.nblank > 0 && r.isBlank(off+i) {
+						continue
+					}
+					if seen[o/64]&(1<<(o%64)) == 0 {
+						seen[o/64] |= 1 << (o % 64)
+						distinct++
+					}
 				}
 			}
 		}
@@ -197,11 +238,18 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 	}
 	if useRange {
 		d := &Dict{Type: t, Kind: DictRange, N: int(span) + 1, Base: base, Exp: exp}
-		return d, func(_ int, r *rawColumn, i int) uint32 {
-			if r.isBlank(i) {
-				return 0
+		return d, func(p int, r *rawColumn, off int, out []uint32) {
+			vs := vals[p][off : off+len(out)]
+			if scale == 1 {
+				for i, v := range vs {
+					out[i] = uint32(v-base) + 1
+				}
+			} else {
+				for i, v := range vs {
+					out[i] = uint32(v/scale-base) + 1
+				}
 			}
-			return uint32(get(r, i)/scale-base) + 1
+			clearBlanks(r, off, out)
 		}
 	}
 	// List dictionary in first-seen order, keeping the true values. When
@@ -219,43 +267,56 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, get func(*rawColumn
 	}
 	if seen != nil {
 		dense := make([]uint32, span+1)
-		for _, r := range raws {
+		for p, r := range raws {
+			vs := vals[p]
 			for i := 0; i < r.n; i++ {
-				if r.isBlank(i) {
+				if r.nblank > 0 && r.isBlank(i) {
 					continue
 				}
-				v := get(r, i)
+				v := vs[i]
 				if o := v/scale - base; dense[o] == 0 {
 					dense[o] = add(r, i, v)
 				}
 			}
 		}
 		d.N = max(len(d.Ints), len(d.Floats))
-		return d, func(_ int, r *rawColumn, i int) uint32 {
-			if r.isBlank(i) {
-				return 0
+		return d, func(p int, r *rawColumn, off int, out []uint32) {
+			os := tmp[:len(out)]
+			offsets(vals[p][off:off+len(out)], os)
+			if r.nblank == 0 {
+				for i, o := range os {
+					out[i] = dense[o]
+				}
+				return
 			}
-			return dense[get(r, i)/scale-base]
+			for i, o := range os {
+				if r.isBlank(off + i) {
+					out[i] = 0
+				} else {
+					out[i] = dense[o]
+				}
+			}
 		}
 	}
 	ids := make(map[int64]uint32)
-	for _, r := range raws {
+	for p, r := range raws {
+		vs := vals[p]
 		for i := 0; i < r.n; i++ {
-			if r.isBlank(i) {
+			if r.nblank > 0 && r.isBlank(i) {
 				continue
 			}
-			v := get(r, i)
+			v := vs[i]
 			if _, ok := ids[v]; !ok {
 				ids[v] = add(r, i, v)
 			}
 		}
 	}
 	d.N = len(ids)
-	return d, func(_ int, r *rawColumn, i int) uint32 {
-		if r.isBlank(i) {
-			return 0
+	return d, func(p int, r *rawColumn, off int, out []uint32) {
+		for i, v := range vals[p][off : off+len(out)] {
+			out[i] = ids[v]
 		}
-		return ids[get(r, i)]
+		clearBlanks(r, off, out)
 	}
 }
 
@@ -278,7 +339,7 @@ func decimalPlaces(f float64) int {
 	return -1
 }
 
-func encodeFloats(t value.Type, raws []*rawColumn) (*Dict, idSource) {
+func encodeFloats(t value.Type, raws []*rawColumn) (*Dict, idFiller) {
 	places := 0
 	for _, r := range raws {
 		for i := 0; i < r.n && places >= 0; i++ {
@@ -302,8 +363,21 @@ func encodeFloats(t value.Type, raws []*rawColumn) (*Dict, idSource) {
 	}
 	if places >= 0 {
 		s := pow10[places]
-		get := func(r *rawColumn, i int) int64 { return int64(math.Round(r.floats[i] * s)) }
-		return encodeScaled(t, raws, int8(-places), get)
+		vals := make([][]int64, len(raws))
+		for p, r := range raws {
+			vs := make([]int64, r.n)
+			if places == 0 {
+				for i, f := range r.floats[:r.n] {
+					vs[i] = int64(f) // whole: checked above
+				}
+			} else {
+				for i, f := range r.floats[:r.n] {
+					vs[i] = int64(math.Round(f * s))
+				}
+			}
+			vals[p] = vs
+		}
+		return encodeScaled(t, raws, int8(-places), vals)
 	}
 	// Arbitrary doubles: a list of their bit patterns.
 	d := &Dict{Type: t, Kind: DictList}
@@ -325,19 +399,18 @@ func encodeFloats(t value.Type, raws []*rawColumn) (*Dict, idSource) {
 		}
 	}
 	d.N = len(d.Floats)
-	return d, func(_ int, r *rawColumn, i int) uint32 {
-		if r.isBlank(i) {
-			return 0
+	return d, func(_ int, r *rawColumn, off int, out []uint32) {
+		for i, f := range r.floats[off : off+len(out)] {
+			if f == 0 {
+				f = 0
+			}
+			out[i] = ids[math.Float64bits(f)]
 		}
-		f := r.floats[i]
-		if f == 0 {
-			f = 0
-		}
-		return ids[math.Float64bits(f)]
+		clearBlanks(r, off, out)
 	}
 }
 
-func encodeVariants(raws []*rawColumn) (*Dict, idSource) {
+func encodeVariants(raws []*rawColumn) (*Dict, idFiller) {
 	d := &Dict{Type: value.Variant, Kind: DictList}
 	ids := make(map[any]uint32)
 	for _, r := range raws {
@@ -354,11 +427,13 @@ func encodeVariants(raws []*rawColumn) (*Dict, idSource) {
 		}
 	}
 	d.N = len(d.Vals)
-	return d, func(_ int, r *rawColumn, i int) uint32 {
-		v := r.vals[i]
-		if v.IsBlank() {
-			return 0
+	return d, func(_ int, r *rawColumn, off int, out []uint32) {
+		for i, v := range r.vals[off : off+len(out)] {
+			if v.IsBlank() {
+				out[i] = 0
+				continue
+			}
+			out[i] = ids[variantKey(v)]
 		}
-		return ids[variantKey(v)]
 	}
 }
