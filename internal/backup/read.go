@@ -75,7 +75,9 @@ type Info struct {
 // what the sink received otherwise.
 //
 // Objects reach the sink in manifest order from several goroutines at
-// once (an image.ObjectWriter is safe for concurrent use). Memory is
+// once (an image.ObjectWriter is safe for concurrent use). A sink that
+// is an image.VerifiedWriter gets them through WriteVerified, so that it
+// need not hash again what Read has just verified. Memory is
 // bounded by a few records and objects. Errors wrap ErrNotBackup,
 // ErrABF, ErrVersion, ErrPasswordRequired, ErrWrongPassword,
 // ErrTruncated, ErrCorrupt or ErrTrailingData, or are the sink's, r's or
@@ -422,7 +424,8 @@ func checkObject(ctx context.Context, dec *zstd.Decoder, sink image.ObjectWriter
 		}
 		data = out
 	}
-	if image.Verify(o.ref.Hash, data) != nil {
+	v, err := image.VerifyObject(o.ref, data)
+	if err != nil {
 		return fmt.Errorf("%w: %s does not match its hash", ErrCorrupt, what)
 	}
 	if sink == nil {
@@ -431,7 +434,13 @@ func checkObject(ctx context.Context, dec *zstd.Decoder, sink image.ObjectWriter
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ref, err := sink.WriteObject(ctx, o.ref.Kind, data)
+	var ref image.ObjectRef
+	if vw, ok := sink.(image.VerifiedWriter); ok {
+		// Verified just now: the sink need not hash it again.
+		ref, err = vw.WriteVerified(ctx, v)
+	} else {
+		ref, err = sink.WriteObject(ctx, o.ref.Kind, data)
+	}
 	if err != nil {
 		return fmt.Errorf("store %s: %w", what, err)
 	}

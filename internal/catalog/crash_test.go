@@ -112,6 +112,13 @@ func crashScenarios() []crashScenario {
 			},
 		},
 		{
+			name:  "restore (verified objects, synced ahead)",
+			setup: withSales,
+			run: func(ctx context.Context, c *Catalog) error {
+				return restoreSpec(ctx, c, "Sales", refresh)
+			},
+		},
+		{
 			name:  "replica commit",
 			setup: withSales,
 			run: func(ctx context.Context, c *Catalog) error {

@@ -100,19 +100,14 @@ func (c *Catalog) placeObjects(ctx context.Context, objs []placement, newSubdirs
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(syncParallelism)
 	for _, o := range objs {
+		if o.synced {
+			continue // synced in the background (Txn.SyncAhead)
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			f, err := c.fs.OpenFile(o.tmp, os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			return c.syncFile(o.tmp)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -154,11 +149,25 @@ func (c *Catalog) placeObjects(ctx context.Context, objs []placement, newSubdirs
 	return nil
 }
 
+// syncFile makes a file's contents durable.
+func (c *Catalog) syncFile(name string) error {
+	f, err := c.fs.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // placement is an object of a transaction waiting in a temporary file.
 type placement struct {
-	hash image.Hash
-	tmp  string
-	size int64
+	hash   image.Hash
+	tmp    string
+	size   int64
+	synced bool // its file has been synced since it was written
 }
 
 // writeAtomic replaces dir/name with data durably: write a temporary file

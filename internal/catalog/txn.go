@@ -36,12 +36,16 @@ type Txn struct {
 	base   *image.Manifest
 	db     *database      // nil until the first commit of a new database
 	writes sync.WaitGroup // WriteObject calls in flight
+	syncs  sync.WaitGroup // background syncs in flight (SyncAhead)
+	// syncSlots bounds the background syncs that run at once.
+	syncSlots chan struct{}
 
 	// Guarded by c.mu.
 	state      txnState
 	pins       map[image.Hash]bool
 	pending    map[image.Hash]placement // written to temporary files
 	newSubdirs map[byte]bool            // object directories it created
+	syncAhead  bool                     // sync objects as they are written
 }
 
 // Begin starts a transaction on the named database, which need not exist
@@ -90,6 +94,54 @@ func (t *Txn) usable() error {
 	return nil
 }
 
+// SyncAhead makes the transaction sync every object it writes from now
+// on in the background, as soon as the object is written, rather than
+// all of them in Commit. The commit protocol is unchanged (Commit still
+// has every object durable before the manifest names it, and syncs
+// again whatever a background sync did not); what changes is when the
+// disk does the work: while the writer goes on producing objects (a
+// restore reading and decoding an archive) rather than after it.
+func (t *Txn) SyncAhead() {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !t.syncAhead {
+		t.syncAhead = true
+		t.syncSlots = make(chan struct{}, syncParallelism)
+	}
+}
+
+// syncLater syncs the temporary file of p in the background and marks
+// it synced. A failure is not reported here: the object stays unsynced
+// and Commit syncs it again, failing then if the disk still fails.
+func (t *Txn) syncLater(p placement) {
+	c := t.c
+	t.syncs.Add(1)
+	c.ops.Add(1)
+	go func() {
+		defer c.ops.Done()
+		defer t.syncs.Done()
+		t.syncSlots <- struct{}{}
+		defer func() { <-t.syncSlots }()
+		c.mu.Lock()
+		q, ok := t.pending[p.hash]
+		live := ok && q.tmp == p.tmp && t.state != txnDone
+		c.mu.Unlock()
+		if !live {
+			return // aborted meanwhile: the file is being removed
+		}
+		if c.syncFile(p.tmp) != nil {
+			return
+		}
+		c.mu.Lock()
+		if q, ok := t.pending[p.hash]; ok && q.tmp == p.tmp {
+			q.synced = true
+			t.pending[p.hash] = q
+		}
+		c.mu.Unlock()
+	}()
+}
+
 // pin keeps h from GC until the transaction ends. The caller holds c.mu.
 func (t *Txn) pin(h image.Hash) {
 	if !t.pins[h] {
@@ -104,8 +156,25 @@ func (t *Txn) pin(h image.Hash) {
 // temporary file; Commit makes them durable, all objects at once. Until
 // then only Txn.ReadObject reads them back.
 func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
-	h := image.Sum(data)
-	ref := image.ObjectRef{Hash: h, Size: int64(len(data)), Kind: kind}
+	ref := image.ObjectRef{Hash: image.Sum(data), Size: int64(len(data)), Kind: kind}
+	return t.write(ctx, ref, data)
+}
+
+// WriteVerified is WriteObject for an object whose bytes the caller has
+// verified already (image.VerifyObject): they are not hashed again. It
+// implements image.VerifiedWriter. A restore verifies every object as it
+// streams in; hashing it a second time here would cost as much again.
+func (t *Txn) WriteVerified(ctx context.Context, v image.Verified) (image.ObjectRef, error) {
+	ref := v.Ref()
+	if v.IsZero() {
+		return ref, fmt.Errorf("write object: %w: not a verified object", ErrInvalid)
+	}
+	return t.write(ctx, ref, v.Data())
+}
+
+// write stores data, whose hash and size ref gives.
+func (t *Txn) write(ctx context.Context, ref image.ObjectRef, data []byte) (image.ObjectRef, error) {
+	h := ref.Hash
 	if err := ctx.Err(); err != nil {
 		return ref, fmt.Errorf("write object %s: %w", h, err)
 	}
@@ -131,6 +200,7 @@ func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.
 	p := placement{hash: h, size: ref.Size, tmp: c.newTempLocked(dir)}
 	t.pending[h] = p
 	mkdir := !c.objDirs[h[0]]
+	ahead := t.syncAhead
 	t.writes.Add(1)
 	c.ops.Add(1)
 	c.mu.Unlock()
@@ -149,6 +219,11 @@ func (t *Txn) WriteObject(ctx context.Context, kind string, data []byte) (image.
 	if err != nil {
 		c.removeFiles([]string{p.tmp})
 		return ref, fmt.Errorf("write object %s: %w", h, err)
+	}
+	if ahead {
+		// Started before this write counts as done, so that Commit,
+		// which waits for the writes and then for the syncs, sees it.
+		t.syncLater(p)
 	}
 	return ref, nil
 }
@@ -236,6 +311,7 @@ func (t *Txn) commit(ctx context.Context, m *image.Manifest, replica bool) (int6
 	c.mu.Unlock()
 	defer c.ops.Done()
 	t.writes.Wait()
+	t.syncs.Wait()
 
 	mm, place, newSubdirs, newDir, err := t.prepare(m, replica)
 	if err == nil {

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrNotFound is returned by an ObjectReader that lacks an object.
@@ -34,4 +35,43 @@ func Verify(h Hash, data []byte) error {
 		return ErrHashMismatch
 	}
 	return nil
+}
+
+// Verified is an object whose bytes have been checked against its hash.
+// The only way to make one is VerifyObject, so a writer given a Verified
+// can store it under its hash without hashing the bytes again: a reader
+// that verifies objects as they stream in (a restore) hashes each once.
+// The bytes must not be modified after verification; a writer does not
+// keep them after it returns.
+type Verified struct {
+	ref  ObjectRef
+	data []byte
+}
+
+// VerifyObject checks data against ref (hash and size) and returns it as
+// a Verified object.
+func VerifyObject(ref ObjectRef, data []byte) (Verified, error) {
+	if int64(len(data)) != ref.Size {
+		return Verified{}, fmt.Errorf("%w: %s has %d bytes, not %d", ErrHashMismatch, ref.Hash, len(data), ref.Size)
+	}
+	if err := Verify(ref.Hash, data); err != nil {
+		return Verified{}, err
+	}
+	return Verified{ref: ref, data: data}, nil
+}
+
+// Ref returns the object's reference (hash, size and kind).
+func (v Verified) Ref() ObjectRef { return v.ref }
+
+// Data returns the object's bytes.
+func (v Verified) Data() []byte { return v.data }
+
+// IsZero reports whether v is the zero Verified, which holds no object.
+func (v Verified) IsZero() bool { return v.ref.Hash.IsZero() }
+
+// VerifiedWriter is an ObjectWriter that also stores objects verified
+// already, without hashing them again.
+type VerifiedWriter interface {
+	ObjectWriter
+	WriteVerified(ctx context.Context, v Verified) (ObjectRef, error)
 }

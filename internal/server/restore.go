@@ -98,7 +98,10 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		return nil, fmt.Errorf("restore %q: the catalog's current version is not the one in memory", name)
 	}
 	t0 := time.Now()
-	cache := &restoreCache{w: ctxWriter{ctx: wctx, w: ct}, r: ct, objs: map[image.Hash][]byte{}, limit: restoreCacheBytes}
+	// Objects are synced as they arrive, so that the disk works while
+	// the archive is read and the image decoded, not after.
+	ct.SyncAhead()
+	cache := &restoreCache{w: ctxWriter{ctx: wctx, w: ct}, vw: ct, vctx: wctx, r: ct, objs: map[image.Hash][]byte{}, limit: restoreCacheBytes}
 	src, err := read(wctx, cache)
 	if err != nil {
 		if c := cancelCause(wctx); c != nil {
@@ -288,6 +291,8 @@ const restoreCacheBytes = 1 << 30
 // anyway). Objects beyond the limit are read back from the transaction.
 type restoreCache struct {
 	w     image.ObjectWriter
+	vw    image.VerifiedWriter // the same store, for objects verified already
+	vctx  context.Context      // the context of vw's writes
 	r     image.ObjectReader
 	limit int64
 
@@ -301,6 +306,23 @@ func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte
 	if err != nil {
 		return ref, err
 	}
+	c.keep(ref, data)
+	return ref, nil
+}
+
+// WriteVerified stores an object the reader verified (backup.Read
+// does), which is then hashed only once.
+func (c *restoreCache) WriteVerified(_ context.Context, v image.Verified) (image.ObjectRef, error) {
+	ref, err := c.vw.WriteVerified(c.vctx, v)
+	if err != nil {
+		return ref, err
+	}
+	c.keep(ref, v.Data())
+	return ref, nil
+}
+
+// keep keeps a copy of an object written, within the limit.
+func (c *restoreCache) keep(ref image.ObjectRef, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.objs[ref.Hash]; !ok && c.bytes+ref.Size <= c.limit {
@@ -308,7 +330,6 @@ func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte
 		c.objs[ref.Hash] = bytes.Clone(data)
 		c.bytes += ref.Size
 	}
-	return ref, nil
 }
 
 // ReadObject hands over the copy it holds (an object read twice comes
