@@ -172,4 +172,25 @@ WHERE c."Birth Year" >= 1990 GROUP BY 1`,
 		SQL:  `SELECT ` + amount + `, SUM(s."Quantity") FROM "Sales" s WHERE s."Quantity" >= 8`,
 		Cols: []string{"Sales[Quantity]", "Sales[Net Price]"},
 	},
+	{
+		ID: "q18", Name: "net price by category (a plain column sum)", Kind: kindStar,
+		DAX:  `EVALUATE SUMMARIZECOLUMNS('Product'[Category], "Amount", SUM(Sales[Net Price]))`,
+		SQL:  `SELECT p."Category", SUM(s."Net Price") FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" GROUP BY 1`,
+		Cols: []string{"Sales[ProductKey]", "Sales[Net Price]", "Product[Category]"},
+	},
+	{
+		ID: "q19", Name: "net price by category and customer country, 2023", Kind: kindStar,
+		DAX: `EVALUATE SUMMARIZECOLUMNS('Product'[Category], Customer[Country], TREATAS({2023}, 'Date'[Year]), "Amount", SUM(Sales[Net Price]))`,
+		SQL: `SELECT p."Category", c."Country", SUM(s."Net Price")
+FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" JOIN "Customer" c ON c."CustomerKey" = s."CustomerKey"
+JOIN "Date" d ON d."Date" = s."Order Date" WHERE d."Year" = 2023 GROUP BY 1, 2`,
+		Cols: []string{"Sales[ProductKey]", "Sales[CustomerKey]", "Sales[Order Date]", "Sales[Net Price]", "Product[Category]", "Customer[Country]", "Date[Year]"},
+	},
+	{
+		ID: "q20", Name: "distinct customers by brand of one category", Kind: kindStar,
+		DAX: `EVALUATE CALCULATETABLE(SUMMARIZECOLUMNS('Product'[Brand], "Customers", DISTINCTCOUNT(Sales[CustomerKey])), 'Product'[Category] = "Audio")`,
+		SQL: `SELECT p."Brand", COUNT(DISTINCT s."CustomerKey")
+FROM "Sales" s JOIN "Product" p ON p."ProductKey" = s."ProductKey" WHERE p."Category" = 'Audio' GROUP BY 1`,
+		Cols: []string{"Sales[ProductKey]", "Sales[CustomerKey]", "Product[Category]", "Product[Brand]"},
+	},
 }
