@@ -106,3 +106,58 @@ func BenchmarkScanDistinctCustomersFiltered(b *testing.B) {
 	s := &Scan{Table: t, Filters: []Filter{{Col: 0, IDs: allowed}}, Group: []GroupKey{{Col: 0, Map: m, Card: 50}}, Aggs: []Agg{{Op: DistinctCount, Col: 1}}}
 	runScan(b, s)
 }
+
+// BenchmarkScanTotals is a grand total without groups: SUMX of a product,
+// SUM and COUNTROWS.
+func BenchmarkScanTotals(b *testing.B) {
+	t := benchTable(b)
+	e := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprCol, Col: 3}}}
+	s := &Scan{Table: t, Aggs: []Agg{{Op: Sum, Expr: e}, {Op: Sum, Col: 2}, {Op: CountRows}}}
+	runScan(b, s)
+}
+
+// BenchmarkScanByQuantity groups by a column of ten values.
+func BenchmarkScanByQuantity(b *testing.B) {
+	t := benchTable(b)
+	s := &Scan{Table: t, Group: []GroupKey{{Col: 2}}, Aggs: []Agg{{Op: CountRows}, {Op: Sum, Col: 3}}}
+	runScan(b, s)
+}
+
+// BenchmarkScanRangeFilter keeps the rows of three quantities of ten.
+func BenchmarkScanRangeFilter(b *testing.B) {
+	t := benchTable(b)
+	d := t.Columns[2].Dict
+	keep := NewBitmap(d.Len())
+	for id := 1; id < d.Len(); id++ {
+		if d.Value(uint32(id)).AsInt() >= 8 {
+			keep.Set(id)
+		}
+	}
+	e := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprCol, Col: 3}}}
+	s := &Scan{Table: t, Filters: []Filter{{Col: 2, IDs: keep}}, Aggs: []Agg{{Op: Sum, Expr: e}, {Op: Sum, Col: 2}}}
+	runScan(b, s)
+}
+
+// BenchmarkScanSelective filters on two keys that together keep about
+// one row in 300, grouped through a map, with a distinct count.
+func BenchmarkScanSelective(b *testing.B) {
+	t := benchTable(b)
+	pd, cd := t.Columns[0].Dict, t.Columns[1].Dict
+	prod, cust := NewBitmap(pd.Len()), NewBitmap(cd.Len())
+	m := make([]uint32, pd.Len())
+	for id := range m {
+		m[id] = uint32(id % 12)
+		if id%20 == 3 {
+			prod.Set(id)
+		}
+	}
+	for id := 0; id < cd.Len(); id++ {
+		if id%13 == 5 {
+			cust.Set(id)
+		}
+	}
+	e := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprCol, Col: 3}}}
+	s := &Scan{Table: t, Filters: []Filter{{Col: 0, IDs: prod}, {Col: 1, IDs: cust}}, Group: []GroupKey{{Col: 0, Map: m, Card: 12}},
+		Aggs: []Agg{{Op: Sum, Expr: e}, {Op: DistinctCount, Col: 1}, {Op: CountRows}}}
+	runScan(b, s)
+}

@@ -913,10 +913,11 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 	if !all {
 		m = len(sel)
 	}
-	slots := st.fslot[:m]
 	if len(p.Group) == 0 {
-		clear(slots)
+		st.totalBlock(sel, all, n)
+		return
 	}
+	slots := st.fslot[:m]
 	for k, g := range p.Group {
 		ids := st.ids[g.Col]
 		if !all {

@@ -1,0 +1,134 @@
+package colstore
+
+// totalBlock is fastBlock for a scan without group keys. Every row goes
+// to the one group, so the aggregates accumulate in local variables: a
+// running total kept in memory makes each row wait for the store of the
+// previous one. Float sums add in row order, as the grouped loops do.
+func (st *scanState) totalBlock(sel []uint16, all bool, n int) {
+	p := st.p
+	m := n
+	if !all {
+		m = len(sel)
+	}
+	st.rows[0] += int64(m)
+	for a, agg := range p.Aggs {
+		as := &st.aggs[a]
+		if agg.Op == CountRows {
+			continue
+		}
+		if agg.Expr != nil {
+			ce := p.exprs[a]
+			if mc := ce.mulCols(); mc != nil {
+				sum, c := mulTotal(st.ids[mc.a.Col], st.ids[mc.b.Col], ce.luts[mc.a], ce.luts[mc.b], mc.a.LUTBlank, mc.b.LUTBlank, sel, all, n, as.sum[0])
+				as.sum[0] = sum
+				as.count[0] += c
+				continue
+			}
+			if all {
+				sel = st.sel[:n]
+				for i := range sel {
+					sel[i] = uint16(i)
+				}
+				all = false
+			}
+			vals, blank := st.exprs[a].eval(st.ids, sel)
+			acc, c := as.sum[0], int64(0)
+			for j, v := range vals {
+				if !blank[j] {
+					acc += v
+					c++
+				}
+			}
+			as.sum[0] = acc
+			as.count[0] += c
+			continue
+		}
+		ids := st.ids[agg.Col]
+		if !all {
+			buf := st.gather[:len(sel)]
+			for j, i := range sel {
+				buf[j] = ids[i]
+			}
+			ids = buf
+		}
+		ids = ids[:m]
+		d := p.Table.Columns[agg.Col].Dict
+		var zeros int
+		for _, id := range ids {
+			zeros += b2i(id == 0)
+		}
+		as.count[0] += int64(m - zeros)
+		switch {
+		case agg.Op == CountValues:
+		case as.isum != nil && d.Kind == DictRange:
+			var s int64
+			for _, id := range ids {
+				s += int64(id)
+			}
+			as.isum[0] += s
+		case as.isum != nil:
+			var s int64
+			vals := d.Ints
+			for _, id := range ids {
+				if id != 0 {
+					s += vals[id-1]
+				}
+			}
+			as.isum[0] += s
+		default:
+			lut := d.Floats64()
+			acc := as.sum[0]
+			for _, id := range ids {
+				acc += lut[id]
+			}
+			as.sum[0] = acc
+		}
+	}
+}
+
+// mulTotal adds the products of two columns' values over the rows of a
+// block (all n, or those in sel) to acc, skipping rows where either is
+// BLANK, and returns the total and the number of rows added.
+func mulTotal(ia, ib []uint32, la, lb []float64, ba, bb *Bitmap, sel []uint16, all bool, n int, acc float64) (float64, int64) {
+	var c int64
+	switch {
+	case ba == nil && bb == nil && all:
+		ia, ib = ia[:n], ib[:n]
+		for j, x := range ia {
+			y := ib[j]
+			if x == 0 || y == 0 {
+				continue
+			}
+			acc += la[x] * lb[y]
+			c++
+		}
+	case ba == nil && bb == nil:
+		for _, i := range sel {
+			x, y := ia[i], ib[i]
+			if x == 0 || y == 0 {
+				continue
+			}
+			acc += la[x] * lb[y]
+			c++
+		}
+	default:
+		xb, yb := idBlanks{ba}, idBlanks{bb}
+		add := func(x, y uint32) {
+			if xb.has(x) || yb.has(y) {
+				return
+			}
+			acc += la[x] * lb[y]
+			c++
+		}
+		if all {
+			for j := 0; j < n; j++ {
+				add(ia[j], ib[j])
+			}
+		} else {
+			for _, i := range sel {
+				add(ia[i], ib[i])
+			}
+		}
+	}
+	return acc, c
+}
