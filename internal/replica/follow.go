@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/meridian-olap/meridian/internal/image"
 )
 
@@ -327,15 +325,10 @@ func (f *Follower) apply(ctx context.Context, key string, p *Pointer) (err error
 	if err != nil {
 		return fmt.Errorf("follow %q version %d: %w", p.Database, p.Version, err)
 	}
-	src := &fetcher{s: f.s, max: f.opts.MaxObjectSize, refs: map[image.Hash]image.ObjectRef{}, staged: map[image.Hash][]byte{}}
-	var missing []image.ObjectRef
-	for _, o := range m.Objects {
-		src.refs[o.Hash] = o
-		if !f.local.HasObject(o.Hash) {
-			missing = append(missing, o)
-		}
-	}
-	if err := src.prefetch(ctx, missing, f.opts.Parallelism, f.opts.MaxStaged); err != nil {
+	src := image.NewPrefetcher(m, f.local, func(ctx context.Context, o image.ObjectRef) ([]byte, error) {
+		return f.s.fetchObject(ctx, o, f.opts.MaxObjectSize)
+	})
+	if err := src.Prefetch(ctx, f.opts.Parallelism, f.opts.MaxStaged); err != nil {
 		return fmt.Errorf("follow %q version %d: %w", p.Database, p.Version, err)
 	}
 	if cur != nil && (cur.Version >= p.Version || cur.Database != p.Database) {
@@ -353,7 +346,7 @@ func (f *Follower) apply(ctx context.Context, key string, p *Pointer) (err error
 	if err := f.local.Commit(ctx, m, src); err != nil {
 		return fmt.Errorf("follow %q version %d: commit: %w", p.Database, p.Version, err)
 	}
-	fetched, bytes := src.counts()
+	fetched, bytes := src.Fetched()
 	f.record(key, func(d *DatabaseStatus) {
 		d.LocalVersion, d.LocalCommitTime = m.Version, m.CommitTime
 		d.InSync, d.VersionsBehind, d.Error = true, 0, ""
@@ -366,73 +359,4 @@ func (f *Follower) apply(ctx context.Context, key string, p *Pointer) (err error
 // name (spelling included), version and content.
 func same(cur *image.Manifest, p *Pointer) bool {
 	return cur != nil && cur.Database == p.Database && cur.Version == p.Version && cur.ContentHash() == p.Content
-}
-
-// fetcher is the object reader a local commit reads the new image
-// through: objects fetched ahead (verified) are handed over from memory,
-// any other listed object is fetched (and verified) when asked for.
-type fetcher struct {
-	s    *Store
-	max  int64
-	refs map[image.Hash]image.ObjectRef
-
-	mu      sync.Mutex
-	staged  map[image.Hash][]byte
-	fetched int
-	bytes   int64
-}
-
-func (r *fetcher) prefetch(ctx context.Context, refs []image.ObjectRef, par int, budget int64) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(par)
-	for _, o := range refs {
-		if o.Size > budget {
-			continue // fetched when the commit reads it
-		}
-		budget -= o.Size
-		g.Go(func() error {
-			data, err := r.s.fetchObject(gctx, o, r.max)
-			if err != nil {
-				return err
-			}
-			r.mu.Lock()
-			r.staged[o.Hash] = data
-			r.fetched++
-			r.bytes += int64(len(data))
-			r.mu.Unlock()
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// ReadObject returns a staged object (once: the caller owns the bytes)
-// or fetches one the manifest lists.
-func (r *fetcher) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
-	r.mu.Lock()
-	data, ok := r.staged[h]
-	delete(r.staged, h)
-	r.mu.Unlock()
-	if ok {
-		return data, nil
-	}
-	ref, ok := r.refs[h]
-	if !ok {
-		return nil, fmt.Errorf("read object %s: %w: not listed in the manifest", h, image.ErrNotFound)
-	}
-	data, err := r.s.fetchObject(ctx, ref, r.max)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.fetched++
-	r.bytes += int64(len(data))
-	r.mu.Unlock()
-	return data, nil
-}
-
-func (r *fetcher) counts() (int, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fetched, r.bytes
 }

@@ -10,10 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/meridian-olap/meridian/client"
 	"github.com/meridian-olap/meridian/internal/image"
@@ -178,17 +175,17 @@ func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecR
 			return nil, fmt.Errorf("%w: %s lists object %s of %d bytes (the limit is %d)", ErrSyncSource, base, o.Hash, o.Size, int64(syncMaxObject))
 		}
 	}
-	src := &syncReader{p: p, base: base, refs: map[image.Hash]image.ObjectRef{}, staged: map[image.Hash][]byte{}}
-	for _, o := range man.Objects {
-		src.refs[o.Hash] = o
-	}
+	src := image.NewPrefetcher(man, p.m.cat, func(ctx context.Context, o image.ObjectRef) ([]byte, error) {
+		return p.fetch(ctx, base, o)
+	})
 	// The model decides the security rewrite, so it comes first.
 	tmsl, err := src.ReadObject(ctx, man.Model)
 	if err != nil {
 		return nil, err
 	}
 	if !p.m.cat.HasObject(man.Model) {
-		src.staged[man.Model] = tmsl // read once more by the commit
+		// read once more by the commit
+		src.Stage(image.ObjectRef{Hash: man.Model, Size: int64(len(tmsl)), Kind: image.KindModel}, tmsl)
 	}
 	cur, err := p.m.Current(name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -217,28 +214,22 @@ func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecR
 				target.Objects = append(target.Objects, o)
 			}
 		}
-		target.Objects = append(target.Objects, image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel})
-		src.refs[h] = image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel}
-		src.staged[h] = newModel
+		ref := image.ObjectRef{Hash: h, Size: int64(len(newModel)), Kind: image.KindModel}
+		target.Objects = append(target.Objects, ref)
+		src.Stage(ref, newModel)
 	}
 	if cur != nil && cur.Manifest.ContentHash() == target.ContentHash() && cur.Manifest.Version >= man.Version {
 		return &ExecResult{Messages: []string{fmt.Sprintf("database %q is in sync with %s already (version %d, image %s)%s",
 			cur.Name, base, cur.Manifest.Version, cur.Manifest.ContentHash(), out)}}, nil
 	}
 
-	var missing []image.ObjectRef
 	held := 0
 	for _, o := range target.Objects {
-		if _, ok := src.staged[o.Hash]; ok {
-			continue
-		}
 		if p.m.cat.HasObject(o.Hash) {
 			held++
-			continue
 		}
-		missing = append(missing, o)
 	}
-	if err := src.prefetch(ctx, missing); err != nil {
+	if err := src.Prefetch(ctx, syncParallelism, syncMaxStaged); err != nil {
 		return nil, err
 	}
 	keep := !changed && (cur == nil || cur.Manifest.Version < man.Version)
@@ -249,7 +240,7 @@ func (p *puller) pull(ctx context.Context, srcDB, name, security string) (*ExecR
 		}
 		return nil, fmt.Errorf("synchronize %q from %s: %w", name, base, err)
 	}
-	n, bytes := src.counts()
+	n, bytes := src.Fetched()
 	msg := fmt.Sprintf("database %q synchronized from %s (database %q version %d): committed as version %d, image %s; %d objects (%d bytes) transferred, %d held already, in %v",
 		v.Name, base, man.Database, man.Version, v.Manifest.Version, v.Manifest.ContentHash(), n, bytes, held, time.Since(start).Round(time.Millisecond))
 	p.m.log.Info("synchronized", "database", v.Name, "source", base, "version", v.Manifest.Version, "objects", n, "bytes", bytes)
@@ -325,98 +316,29 @@ func errorText(body []byte) string {
 	return strings.TrimSpace(string(bytes.ToValidUTF8(body, []byte("?"))))
 }
 
-// syncReader is the object reader CommitImage reads the pulled image
-// through: objects fetched ahead (verified) are handed over from memory,
-// any other listed object is fetched (and verified) when asked for.
-type syncReader struct {
-	p    *puller
-	base string
-	refs map[image.Hash]image.ObjectRef
-
-	mu      sync.Mutex
-	staged  map[image.Hash][]byte
-	fetched int
-	bytes   int64
-}
-
-// prefetch fetches objects in parallel, as many as syncMaxStaged bytes
-// allows; the rest are fetched when the commit reads them.
-func (r *syncReader) prefetch(ctx context.Context, refs []image.ObjectRef) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(syncParallelism)
-	budget := int64(syncMaxStaged)
-	for _, o := range refs {
-		if o.Size > budget {
-			continue
-		}
-		budget -= o.Size
-		g.Go(func() error {
-			data, err := r.fetch(gctx, o)
-			if err != nil {
-				return err
-			}
-			r.mu.Lock()
-			r.staged[o.Hash] = data
-			r.mu.Unlock()
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// ReadObject returns a staged object (once: the caller owns the bytes),
-// or fetches one the manifest lists.
-func (r *syncReader) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
-	r.mu.Lock()
-	data, ok := r.staged[h]
-	delete(r.staged, h)
-	r.mu.Unlock()
-	if ok {
-		return data, nil
-	}
-	ref, ok := r.refs[h]
-	if !ok {
-		return nil, fmt.Errorf("read object %s: %w: not listed in the manifest", h, image.ErrNotFound)
-	}
-	if r.p.m.cat.HasObject(h) {
-		return r.p.m.cat.ReadObject(ctx, h)
-	}
-	return r.fetch(ctx, ref)
-}
-
 // fetch reads one object from the source and verifies its size and
 // hash.
-func (r *syncReader) fetch(ctx context.Context, o image.ObjectRef) ([]byte, error) {
-	wait := r.p.timeout
+func (p *puller) fetch(ctx context.Context, base string, o image.ObjectRef) ([]byte, error) {
+	wait := p.timeout
 	if wait == syncDefaultWait {
 		wait = syncObjectWait
 	}
-	u := r.base + "/objects/" + o.Hash.String()
-	data, status, err := r.p.get(ctx, u, o.Size, wait)
+	u := base + "/objects/" + o.Hash.String()
+	data, status, err := p.get(ctx, u, o.Size, wait)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrSyncSource, err)
 	case status == http.StatusNotFound:
-		return nil, fmt.Errorf("%w: object %s is gone from %s", errSourceChanged, o.Hash, r.base)
+		return nil, fmt.Errorf("%w: object %s is gone from %s", errSourceChanged, o.Hash, base)
 	case status != http.StatusOK:
 		return nil, fmt.Errorf("%w: GET %s answered %d: %s", ErrSyncSource, u, status, errorText(data))
 	case int64(len(data)) != o.Size:
-		return nil, fmt.Errorf("%w: object %s from %s has %d bytes, the manifest lists %d", ErrSyncSource, o.Hash, r.base, len(data), o.Size)
+		return nil, fmt.Errorf("%w: object %s from %s has %d bytes, the manifest lists %d", ErrSyncSource, o.Hash, base, len(data), o.Size)
 	}
 	if err := image.Verify(o.Hash, data); err != nil {
-		return nil, fmt.Errorf("%w: object %s from %s: %w", ErrSyncSource, o.Hash, r.base, err)
+		return nil, fmt.Errorf("%w: object %s from %s: %w", ErrSyncSource, o.Hash, base, err)
 	}
-	r.mu.Lock()
-	r.fetched++
-	r.bytes += int64(len(data))
-	r.mu.Unlock()
 	return data, nil
-}
-
-func (r *syncReader) counts() (int, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fetched, r.bytes
 }
 
 // rewriteModel applies synchronizeSecurity and the local name to the
