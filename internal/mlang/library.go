@@ -133,6 +133,24 @@ func (c *call) texts(i int) ([]string, error) {
 	return nil, c.errorf("argument %d must be text or a list of text, not %s", i+1, Describe(c.arg(i)))
 }
 
+// tableColumnsArgs decodes the arguments (table, column names, optional
+// MissingField) that the column-choosing Table functions share.
+func (c *call) tableColumnsArgs() (*Table, []string, int, error) {
+	t, err := c.table(0)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	names, err := c.texts(1)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	mode, err := c.missingField(2)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return t, names, mode, nil
+}
+
 // missingField reads a MissingField.* argument (null is MissingField.Error).
 func (c *call) missingField(i int) (int, error) {
 	v := c.arg(i)
@@ -242,30 +260,14 @@ func init() {
 		return t.renameColumns(c.sc, c.at, ren, mode)
 	})
 	fn("Table.SelectColumns", 2, 3, func(c *call) (Value, error) {
-		t, err := c.table(0)
-		if err != nil {
-			return nil, err
-		}
-		names, err := c.texts(1)
-		if err != nil {
-			return nil, err
-		}
-		mode, err := c.missingField(2)
+		t, names, mode, err := c.tableColumnsArgs()
 		if err != nil {
 			return nil, err
 		}
 		return t.selectColumns(c.sc, c.at, names, mode)
 	})
 	fn("Table.RemoveColumns", 2, 3, func(c *call) (Value, error) {
-		t, err := c.table(0)
-		if err != nil {
-			return nil, err
-		}
-		names, err := c.texts(1)
-		if err != nil {
-			return nil, err
-		}
-		mode, err := c.missingField(2)
+		t, names, mode, err := c.tableColumnsArgs()
 		if err != nil {
 			return nil, err
 		}
