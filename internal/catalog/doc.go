@@ -39,14 +39,17 @@
 // # Commit protocol
 //
 // Txn.WriteObject writes each new object to a temporary file in its object
-// directory (an object the catalog holds already is not written again).
+// directory (an object the catalog holds already is not written again);
+// Txn.WriteVerified does the same for an object the caller verified
+// already (image.VerifyObject), without hashing it again.
 // Commit checks that every object the manifest lists was written by the
 // transaction or is held, then, for version N:
 //
 //  1. syncs the transaction's temporary files, many at once (one at a time
-//     costs a disk flush each), syncs objects/ if new object directories
-//     were made, renames each file to its hash and syncs the object
-//     directories renamed into;
+//     costs a disk flush each; after Txn.SyncAhead, those synced in the
+//     background since they were written are not synced again), syncs
+//     objects/ if new object directories were made, renames each file to
+//     its hash and syncs the object directories renamed into;
 //  2. for a new database only: creates databases/<dir>/manifests and syncs
 //     databases/<dir> and databases/;
 //  3. writes manifests/N.json to a temporary file, syncs it, renames it

