@@ -59,6 +59,9 @@ func NewBuilder(specs []ColumnSpec, opts BuilderOptions) *Builder {
 	return b
 }
 
+// Columns is the number of columns.
+func (b *Builder) Columns() int { return len(b.cols) }
+
 // Rows is the number of complete rows so far.
 func (b *Builder) Rows() int { return b.rows }
 
@@ -230,6 +233,67 @@ func (b *Builder) Append(row []value.Value) error {
 		b.storeValue(i, v)
 	}
 	return b.EndRow()
+}
+
+// Ints stores a run of integers, as many calls of Int would.
+func (b *Builder) Ints(col int, vs []int64) {
+	c := b.cols[col]
+	if c.typ != value.Integer {
+		for _, v := range vs {
+			b.Int(col, v)
+		}
+		return
+	}
+	c.appendInts(vs)
+}
+
+// Currencies stores a run of fixed decimals, as many calls of Currency
+// would.
+func (b *Builder) Currencies(col int, units []int64) {
+	c := b.cols[col]
+	if c.typ != value.Currency {
+		for _, u := range units {
+			b.Currency(col, u)
+		}
+		return
+	}
+	c.appendInts(units)
+}
+
+// Floats stores a run of numbers, as many calls of Float would.
+func (b *Builder) Floats(col int, vs []float64) {
+	c := b.cols[col]
+	if c.typ != value.Decimal {
+		for _, v := range vs {
+			b.Float(col, v)
+		}
+		return
+	}
+	c.appendFloats(vs)
+}
+
+// Dates stores a run of datetimes, as many calls of Date would.
+func (b *Builder) Dates(col int, ole []float64) {
+	c := b.cols[col]
+	if c.typ != value.DateTime && c.typ != value.Decimal {
+		for _, v := range ole {
+			b.Date(col, v)
+		}
+		return
+	}
+	c.appendFloats(ole)
+}
+
+// EndRows completes n rows given a column at a time and returns the first
+// conversion error so far.
+func (b *Builder) EndRows(n int) error {
+	b.rows += n
+	for _, c := range b.cols {
+		for c.n < b.rows {
+			c.appendBlank()
+		}
+	}
+	return b.err
 }
 
 // EndRow completes a row and returns the first conversion error so far.
@@ -481,6 +545,50 @@ func (c *rawColumn) appendBlank() {
 func (c *rawColumn) appendInt(v int64) {
 	c.pushInt(v)
 	c.markRow(false)
+}
+
+// appendInts appends a run of values, none BLANK.
+func (c *rawColumn) appendInts(vs []int64) {
+	n := len(vs)
+	for len(vs) > 0 {
+		if c.full(len(c.ints), cap(c.ints)) {
+			c.iblk = append(c.iblk, c.ints)
+			c.ints = make([]int64, 0, blockLen)
+		}
+		k := len(vs)
+		if c.blocked && cap(c.ints) >= blockLen {
+			k = min(k, cap(c.ints)-len(c.ints))
+		}
+		c.ints = append(c.ints, vs[:k]...)
+		vs = vs[k:]
+	}
+	c.markRows(n)
+}
+
+// appendFloats appends a run of values, none BLANK.
+func (c *rawColumn) appendFloats(vs []float64) {
+	n := len(vs)
+	for len(vs) > 0 {
+		if c.full(len(c.floats), cap(c.floats)) {
+			c.fblk = append(c.fblk, c.floats)
+			c.floats = make([]float64, 0, blockLen)
+		}
+		k := len(vs)
+		if c.blocked && cap(c.floats) >= blockLen {
+			k = min(k, cap(c.floats)-len(c.floats))
+		}
+		c.floats = append(c.floats, vs[:k]...)
+		vs = vs[k:]
+	}
+	c.markRows(n)
+}
+
+// markRows counts n rows that are not BLANK.
+func (c *rawColumn) markRows(n int) {
+	c.n += n
+	for len(c.blank)*64 < c.n {
+		c.blank = append(c.blank, 0)
+	}
 }
 
 func (c *rawColumn) appendFloat(v float64) {

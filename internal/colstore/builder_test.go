@@ -86,3 +86,72 @@ func TestFinishPiecesReportsErrors(t *testing.T) {
 		t.Fatal("FinishPieces accepted no pieces")
 	}
 }
+
+// TestRunsEqualValues stores the same rows value by value and in runs,
+// into columns of the runs' own types and of others (which convert), and
+// checks both encode alike.
+func TestRunsEqualValues(t *testing.T) {
+	specs := []ColumnSpec{
+		{Name: "I", Type: value.Integer}, {Name: "I as D", Type: value.Decimal},
+		{Name: "C", Type: value.Currency}, {Name: "C as V", Type: value.Variant},
+		{Name: "F", Type: value.Decimal}, {Name: "F as I", Type: value.Integer},
+		{Name: "D", Type: value.DateTime}, {Name: "D as S", Type: value.String},
+		{Name: "Blank", Type: value.Integer},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	one := NewBuilder(specs, BuilderOptions{})
+	runs := NewBuilder(specs, BuilderOptions{})
+	for _, n := range []int{1, 1000, blockLen + 5, 3, 2 * blockLen} {
+		ints := make([]int64, n)
+		floats := make([]float64, n)
+		for i := range ints {
+			ints[i] = rng.Int64N(1000) - 500
+			floats[i] = float64(rng.IntN(100000)) / 100
+		}
+		for i := range n {
+			one.Int(0, ints[i])
+			one.Int(1, ints[i])
+			one.Currency(2, ints[i])
+			one.Currency(3, ints[i])
+			one.Float(4, floats[i])
+			one.Float(5, floats[i])
+			one.Date(6, floats[i])
+			one.Date(7, floats[i])
+			if err := one.EndRow(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runs.Ints(0, ints)
+		runs.Ints(1, ints)
+		runs.Currencies(2, ints)
+		runs.Currencies(3, ints)
+		runs.Floats(4, floats)
+		runs.Floats(5, floats)
+		runs.Dates(6, floats)
+		runs.Dates(7, floats)
+		if err := runs.EndRows(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := one.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runs.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Rows != b.Rows {
+		t.Fatalf("rows: %d value by value, %d in runs", a.Rows, b.Rows)
+	}
+	ta, _ := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: a}})
+	tb, _ := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: b}})
+	for c, s := range specs {
+		if !bytesEqualSegments(ta.Columns[c], tb.Columns[c]) {
+			t.Errorf("column %q: runs encode differently from values", s.Name)
+		}
+	}
+	if got := tb.Columns[8].Value(17); !got.IsBlank() {
+		t.Errorf("a column given no values holds %v, want BLANK", got.GoString())
+	}
+}

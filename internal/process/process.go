@@ -399,7 +399,7 @@ func (p *processor) readPartition(ctx context.Context, t *model.Table, part *mod
 	ch, err := p.readParallel(ctx, src, newSink)
 	if errors.Is(err, source.ErrNotParallel) {
 		b, sink := newSink()
-		serr := src.Scan(ctx, sink)
+		serr := src.Scan(ctx, sink.sink())
 		sink.flush()
 		if serr != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrSource, where, serr)
@@ -427,7 +427,7 @@ func (p *processor) readParallel(ctx context.Context, src source.Source, newSink
 	var rows int64
 	used, err := ps.ScanParallel(ctx, n, func(i int) source.Sink {
 		builders[i], sinks[i] = newSink()
-		return sinks[i]
+		return sinks[i].sink()
 	})
 	if err != nil {
 		// The pieces' rows were counted; take them back before a re-read.
@@ -503,6 +503,32 @@ type mappedSink struct {
 	counted int64
 }
 
+// sink returns the sink a source fills: the mappedSink itself, or, when
+// the source's fields are the builder's columns in order, one that hands
+// values straight to the builder (a call less per value).
+func (s *mappedSink) sink() source.Sink {
+	for i, c := range s.mapping {
+		if c != i {
+			return s
+		}
+	}
+	if len(s.mapping) != s.b.Columns() {
+		return s
+	}
+	return directSink{Builder: s.b, counter: s}
+}
+
+// directSink passes values to the builder and rows to the mappedSink
+// that counts them.
+type directSink struct {
+	*colstore.Builder
+	counter *mappedSink
+}
+
+func (s directSink) EndRow() error { return s.counter.EndRow() }
+
+func (s directSink) EndRows(n int) error { return s.counter.EndRows(n) }
+
 // progressEvery is how many rows pass between progress reports.
 const progressEvery = 1 << 16
 
@@ -547,6 +573,38 @@ func (s *mappedSink) String(col int, b []byte) {
 		s.b.String(c, b)
 	}
 }
+func (s *mappedSink) Ints(col int, v []int64) {
+	if c := s.mapping[col]; c >= 0 {
+		s.b.Ints(c, v)
+	}
+}
+func (s *mappedSink) Floats(col int, v []float64) {
+	if c := s.mapping[col]; c >= 0 {
+		s.b.Floats(c, v)
+	}
+}
+func (s *mappedSink) Currencies(col int, u []int64) {
+	if c := s.mapping[col]; c >= 0 {
+		s.b.Currencies(c, u)
+	}
+}
+func (s *mappedSink) Dates(col int, ole []float64) {
+	if c := s.mapping[col]; c >= 0 {
+		s.b.Dates(c, ole)
+	}
+}
+
+// EndRows completes n rows given a column at a time.
+func (s *mappedSink) EndRows(n int) error {
+	before := s.rows
+	s.rows += int64(n)
+	if s.rows/progressEvery != before/progressEvery {
+		s.flush()
+		s.p.progress(Progress{Table: s.table, Partition: s.part, Rows: s.rows})
+	}
+	return s.b.EndRows(n)
+}
+
 func (s *mappedSink) EndRow() error {
 	s.rows++
 	if s.rows%progressEvery == 0 {

@@ -57,3 +57,18 @@ type ParallelSource interface {
 	Source
 	ScanParallel(ctx context.Context, n int, sink func(i int) Sink) (int, error)
 }
+
+// RunSink is a Sink that can also take a run of rows a column at a time,
+// which saves a call per value. For a run of n rows the source passes
+// each column in order, either with one run method holding its n values
+// or with n calls of the value methods, and then calls EndRows(n). A
+// slice passed to a run method is valid only during the call. Conversion
+// problems are reported as by EndRow, for the run as a whole.
+type RunSink interface {
+	Sink
+	Ints(col int, v []int64)
+	Floats(col int, v []float64)
+	Currencies(col int, units []int64)
+	Dates(col int, ole []float64)
+	EndRows(n int) error
+}

@@ -9,10 +9,12 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/parquet-go/parquet-go/format"
 	"golang.org/x/sync/errgroup"
 
@@ -296,6 +298,13 @@ type colReader struct {
 	done  bool
 	fast  fastPath
 	mul   int64 // fastCurrency: the factor from the file's scale to four places
+	// A page of a column on a fast path without nulls is decoded whole
+	// into ints (Int and Currency paths) or floats (Double and Date) and
+	// passed on in runs: typed is set while such a page is read.
+	typed  bool
+	ints   []int64
+	floats []float64
+	i32    []int32
 }
 
 // fastPath is a direct way to deliver the values of a column read with
@@ -372,9 +381,146 @@ func (r *colReader) fill() error {
 		if err != nil {
 			return err
 		}
-		r.page, r.vals = p, p.Values()
+		r.page = p
+		if n, ok := r.decodeTyped(p); ok {
+			r.typed, r.n, r.pos = true, n, 0
+			continue
+		}
+		r.typed = false
+		r.vals = p.Values()
 	}
 	return nil
+}
+
+// gather appends to out the values of a page: src itself, or with idx
+// (a dictionary-encoded page) the dictionary values src[idx[i]]. It fails
+// on an index outside the dictionary.
+func gather[T any](out, src []T, idx []int32, dict bool) ([]T, bool) {
+	if !dict {
+		return append(out, src...), true
+	}
+	out = slices.Grow(out, len(idx))[:len(out)+len(idx)]
+	at := out[len(out)-len(idx):]
+	for j, i := range idx {
+		if uint32(i) >= uint32(len(src)) {
+			return out, false
+		}
+		at[j] = src[i]
+	}
+	return out, true
+}
+
+// decodeTyped decodes a page of a fast-path column into ints or floats.
+// It declines (false) pages with nulls, values it would not deliver as
+// they are (a currency out of range, a date outside DAX's range; the
+// value path reports them), and anything unexpected, which the value
+// path then reads and checks.
+func (r *colReader) decodeTyped(p pq.Page) (int, bool) {
+	switch r.fast {
+	case fastInt32, fastInt64, fastCurrency32, fastCurrency64, fastDate, fastDouble:
+	default:
+		return 0, false
+	}
+	if p.NumNulls() != 0 || len(p.DefinitionLevels()) != 0 || len(p.RepetitionLevels()) != 0 {
+		return 0, false
+	}
+	data := p.Data()
+	var idx []int32
+	d := p.Dictionary()
+	if d != nil {
+		if data.Kind() != encoding.Int32 {
+			return 0, false
+		}
+		idx = data.Int32()
+		data = d.Page().Data()
+	}
+	dict := d != nil
+	var ok bool
+	switch r.fast {
+	case fastInt64, fastCurrency64:
+		if data.Kind() != encoding.Int64 {
+			return 0, false
+		}
+		if r.ints, ok = gather(r.ints[:0], data.Int64(), idx, dict); !ok {
+			return 0, false
+		}
+		if r.fast == fastCurrency64 {
+			lo, hi := math.MinInt64/r.mul, math.MaxInt64/r.mul
+			for i, u := range r.ints {
+				if u > hi || u < lo {
+					return 0, false
+				}
+				r.ints[i] = u * r.mul
+			}
+		}
+		return len(r.ints), true
+	case fastInt32, fastCurrency32, fastDate:
+		if data.Kind() != encoding.Int32 {
+			return 0, false
+		}
+		if r.i32, ok = gather(r.i32[:0], data.Int32(), idx, dict); !ok {
+			return 0, false
+		}
+		if r.fast == fastDate {
+			r.floats = r.floats[:0]
+			for _, v := range r.i32 {
+				d := unixOLE + float64(v)
+				if !value.ValidDate(d) {
+					return 0, false
+				}
+				r.floats = append(r.floats, d)
+			}
+			return len(r.floats), true
+		}
+		mul := int64(1)
+		if r.fast == fastCurrency32 {
+			mul = r.mul // at most 2^31 * 10^4: no overflow
+		}
+		r.ints = r.ints[:0]
+		for _, v := range r.i32 {
+			r.ints = append(r.ints, int64(v)*mul)
+		}
+		return len(r.ints), true
+	case fastDouble:
+		if data.Kind() != encoding.Double {
+			return 0, false
+		}
+		if r.floats, ok = gather(r.floats[:0], data.Double(), idx, dict); !ok {
+			return 0, false
+		}
+		return len(r.floats), true
+	}
+	return 0, false
+}
+
+// deliverTyped pushes the next value of a typed page.
+func deliverTyped(sink source.Sink, ci int, r *colReader) {
+	switch r.fast {
+	case fastInt32, fastInt64:
+		sink.Int(ci, r.ints[r.pos])
+	case fastCurrency32, fastCurrency64:
+		sink.Currency(ci, r.ints[r.pos])
+	case fastDate:
+		sink.Date(ci, r.floats[r.pos])
+	case fastDouble:
+		sink.Float(ci, r.floats[r.pos])
+	}
+	r.pos++
+}
+
+// deliverRun pushes the next n values of a typed page as one run.
+func deliverRun(sink source.RunSink, ci int, r *colReader, n int) {
+	switch r.fast {
+	case fastInt32, fastInt64:
+		sink.Ints(ci, r.ints[r.pos:r.pos+n])
+	case fastCurrency32, fastCurrency64:
+		sink.Currencies(ci, r.ints[r.pos:r.pos+n])
+	case fastDate:
+		sink.Dates(ci, r.floats[r.pos:r.pos+n])
+	case fastDouble:
+		sink.Floats(ci, r.floats[r.pos:r.pos+n])
+	}
+	r.pos += n
 }
 
 func (r *colReader) close() {
@@ -507,10 +653,20 @@ func (sc *scan) group1(ctx context.Context, rows, skip int64) error {
 			}
 			n = min(n, int64(r.n-r.pos))
 		}
+		if rs, ok := sc.sink.(source.RunSink); ok {
+			if err := sc.runOf(rs, int(n)); err != nil {
+				return err
+			}
+			continue
+		}
 		for range n {
 			for ci, r := range sc.cols {
 				if r == nil {
 					sc.sink.Blank(ci)
+					continue
+				}
+				if r.typed {
+					deliverTyped(sc.sink, ci, r)
 					continue
 				}
 				v := r.buf[r.pos]
@@ -525,6 +681,37 @@ func (sc *scan) group1(ctx context.Context, rows, skip int64) error {
 			sc.row++
 		}
 	}
+	return nil
+}
+
+// runOf pushes the next n rows into a RunSink a column at a time.
+func (sc *scan) runOf(sink source.RunSink, n int) error {
+	name := sc.s.cfg.Name
+	first := sc.row
+	for ci, r := range sc.cols {
+		switch {
+		case r == nil:
+			for range n {
+				sink.Blank(ci)
+			}
+		case r.typed:
+			deliverRun(sink, ci, r, n)
+		default:
+			for j := range n {
+				sc.row = first + int64(j)
+				v := r.buf[r.pos]
+				r.pos++
+				if err := deliver(sink, ci, r, v); err != nil {
+					return fmt.Errorf("read %s%s, column %q: %w", name, sc.where(), r.leaf.Name, err)
+				}
+			}
+		}
+	}
+	sc.row = first
+	if err := sink.EndRows(n); err != nil {
+		return fmt.Errorf("read %s row group %d, rows %d to %d: %w", name, sc.group+1, first+1, first+int64(n), err)
+	}
+	sc.row = first + int64(n)
 	return nil
 }
 
