@@ -151,6 +151,9 @@ func (s *Scan) Run(ctx context.Context) (*Result, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	for _, st := range states {
+		st.finish()
+	}
 	for _, st := range states[1:] {
 		states[0].merge(st)
 	}
@@ -176,6 +179,11 @@ type plan struct {
 	// fast marks scans the fused kernel runs: dense, at most one group
 	// key, aggregates of plain columns (see fastBlock).
 	fast bool
+	// deferCount marks fast scans with group keys: there every row of
+	// every block reaches every aggregate's loop, so an aggregate of a
+	// plain column counts only its BLANK rows (as negatives) and finish
+	// adds the group's rows.
+	deferCount bool
 }
 
 func (s *Scan) plan() (*plan, error) {
@@ -266,6 +274,7 @@ func (s *Scan) plan() (*plan, error) {
 			p.fast = p.fast && i >= 0 // float sums go through a lookup table, still fine
 		}
 	}
+	p.deferCount = p.fast && len(s.Group) > 0
 	for c := range used {
 		p.aggCols = append(p.aggCols, c)
 	}
@@ -296,6 +305,10 @@ type scanState struct {
 	gather []uint32 // fused kernel: the selected ids of one column
 	// Dense groups index arrays by code; sparse ones go through slot.
 	slot  map[uint64]int32
+	// rows4 holds four interleaved row counters per slot for the fused
+	// kernel's small groupings: consecutive rows of the same group then
+	// update different words instead of waiting on each other's stores.
+	rows4 []int64
 	keys  []uint64 // sparse: code of each slot
 	rows  []int64  // rows per group (dense: by code; sparse: by slot)
 	aggs  []aggState
@@ -341,6 +354,9 @@ func (p *plan) newState() *scanState {
 		// One extra slot collects rows that belong to no group, so the
 		// fused kernel needs no branch for them; results ignore it.
 		st.grow(int(p.ngroups) + 1)
+		if p.fast && len(p.Group) > 0 && p.ngroups < maxRows4 {
+			st.rows4 = make([]int64, 4*(p.ngroups+1))
+		}
 	} else {
 		st.slot = make(map[uint64]int32)
 	}
@@ -963,9 +979,13 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			}
 		}
 	}
-	rows := st.rows
-	for _, s := range slots {
-		rows[s]++
+	if st.rows4 != nil {
+		countSlots4(st.rows4, len(st.rows), slots)
+	} else {
+		rows := st.rows
+		for _, s := range slots {
+			rows[s]++
+		}
 	}
 	for a, agg := range p.Aggs {
 		as := &st.aggs[a]
@@ -973,19 +993,22 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			continue
 		}
 		cnt := as.count
-		if mc := p.exprs[a].mulCols(); mc != nil && all {
+		if mc := p.exprs[a].mulCols(); mc != nil {
 			// SUMX of a product of two columns, the commonest iterator:
 			// one loop, no intermediate vectors.
-			ia, ib := st.ids[mc.a.Col][:n], st.ids[mc.b.Col][:n]
+			ia, ib := st.ids[mc.a.Col], st.ids[mc.b.Col]
 			la, lb := p.exprs[a].luts[mc.a], p.exprs[a].luts[mc.b]
 			ba, bb := blankSet(mc.a), blankSet(mc.b)
 			sum := as.sum
-			for j := range slots {
-				x, y := ia[j], ib[j]
+			for j, s := range slots {
+				i := j
+				if !all {
+					i = int(sel[j])
+				}
+				x, y := ia[i], ib[i]
 				if ba.has(x) || bb.has(y) {
 					continue
 				}
-				s := slots[j]
 				sum[s] += la[x] * lb[y]
 				cnt[s]++
 			}
@@ -1020,26 +1043,33 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			ids = buf
 		}
 		ids = ids[:len(slots)]
+		// Counts are deferred (see plan.deferCount): a BLANK row takes
+		// one back, and finish adds every row of the group.
 		switch {
 		case agg.Op == CountValues:
 			for j, id := range ids {
-				cnt[slots[j]] += int64(b2i(id != 0))
+				if id == 0 {
+					cnt[slots[j]]--
+				}
 			}
 		case as.isum != nil && p.Table.Columns[agg.Col].Dict.Kind == DictRange:
 			sum := as.isum
 			for j, id := range ids {
 				s := slots[j]
 				sum[s] += int64(id)
-				cnt[s] += int64(b2i(id != 0))
+				if id == 0 {
+					cnt[s]--
+				}
 			}
 		case as.isum != nil:
 			sum := as.isum
 			vals := p.Table.Columns[agg.Col].Dict.Ints
 			for j, id := range ids {
+				s := slots[j]
 				if id != 0 {
-					s := slots[j]
 					sum[s] += vals[id-1]
-					cnt[s]++
+				} else {
+					cnt[s]--
 				}
 			}
 		default:
@@ -1048,8 +1078,56 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			for j, id := range ids {
 				s := slots[j]
 				sum[s] += lut[id]
-				cnt[s] += int64(b2i(id != 0))
+				if id == 0 {
+					cnt[s]--
+				}
 			}
+		}
+	}
+}
+
+// maxRows4 bounds the groups that get interleaved row counters.
+const maxRows4 = 4096
+
+// countSlots4 counts the rows of each slot into four interleaved sets of
+// counters of ns slots each.
+func countSlots4(rows4 []int64, ns int, slots []uint32) {
+	r0, r1, r2, r3 := rows4[:ns], rows4[ns:2*ns], rows4[2*ns:3*ns], rows4[3*ns:4*ns]
+	j := 0
+	for ; j+4 <= len(slots); j += 4 {
+		r0[slots[j]]++
+		r1[slots[j+1]]++
+		r2[slots[j+2]]++
+		r3[slots[j+3]]++
+	}
+	for ; j < len(slots); j++ {
+		r0[slots[j]]++
+	}
+}
+
+// finish completes a worker's state after its last block: it folds the
+// interleaved row counters into rows and adds the deferred counts.
+func (st *scanState) finish() {
+	p := st.p
+	if st.rows4 != nil {
+		ns := len(st.rows)
+		for k := 0; k < 4; k++ {
+			for s, r := range st.rows4[k*ns : (k+1)*ns] {
+				st.rows[s] += r
+			}
+		}
+		clear(st.rows4)
+	}
+	if !p.deferCount {
+		return
+	}
+	for a, agg := range p.Aggs {
+		if agg.Expr != nil || agg.Op == CountRows {
+			continue
+		}
+		cnt := st.aggs[a].count
+		for s, r := range st.rows {
+			cnt[s] += r
 		}
 	}
 }
