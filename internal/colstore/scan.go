@@ -304,7 +304,7 @@ type scanState struct {
 	fslot  []uint32 // fused kernel: the slot of each row of the block
 	gather []uint32 // fused kernel: the selected ids of one column
 	// Dense groups index arrays by code; sparse ones go through slot.
-	slot  map[uint64]int32
+	slot map[uint64]int32
 	// rows4 holds four interleaved row counters per slot for the fused
 	// kernel's small groupings: consecutive rows of the same group then
 	// update different words instead of waiting on each other's stores.
