@@ -174,7 +174,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 				continue
 			}
 			lo, hi = min(lo, v), max(hi, v)
-			for k > 0 && v%ipow10[k] != 0 {
+			for k > 0 && !dividesPow10(v, k) {
 				k--
 			}
 		}
@@ -189,6 +189,12 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 	if exp < 0 {
 		scale = 1
 	}
+	// Every value is a multiple of scale = 10^k: dividing is exact, and
+	// quot does it with a shift and a multiplication.
+	quot := exactDivider(k)
+	if scale == 1 {
+		quot = exactDivider(0)
+	}
 	base, top := lo/scale, hi/scale
 	span := uint64(top - base) // fits: both are within int64 and top >= base
 	rangeBits := bits.Len64(span + 1)
@@ -202,7 +208,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 			return
 		}
 		for i, v := range vs {
-			out[i] = uint64(v/scale - base)
+			out[i] = uint64(quot.div(v) - base)
 		}
 	}
 	tmp := make([]uint64, SegmentRows)
@@ -246,7 +252,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 				}
 			} else {
 				for i, v := range vs {
-					out[i] = uint32(v/scale-base) + 1
+					out[i] = uint32(quot.div(v)-base) + 1
 				}
 			}
 			clearBlanks(r, off, out)
@@ -274,7 +280,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 					continue
 				}
 				v := vs[i]
-				if o := v/scale - base; dense[o] == 0 {
+				if o := quot.div(v) - base; dense[o] == 0 {
 					dense[o] = add(r, i, v)
 				}
 			}
@@ -318,6 +324,51 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 		}
 		clearBlanks(r, off, out)
 	}
+}
+
+// inv5 holds the inverses of 5^k modulo 2^64 and lim5 the largest
+// multiple bound MaxUint64/5^k: an unsigned u is a multiple of the odd
+// 5^k exactly when u×inv5[k] (mod 2^64) is at most lim5[k]. A division
+// instruction per value costs several times a multiplication.
+var inv5, lim5 [19]uint64
+
+func init() {
+	p := uint64(1)
+	for k := range inv5 {
+		// Newton's iteration doubles the correct low bits of the
+		// inverse each step; p is odd, so x = p is right to 3 bits.
+		x := p
+		for range 5 {
+			x *= 2 - p*x
+		}
+		inv5[k], lim5[k] = x, math.MaxUint64/p
+		p *= 5
+	}
+}
+
+// dividesPow10 reports whether 10^k divides v, for 0 <= k <= 18.
+func dividesPow10(v int64, k int8) bool {
+	u := uint64(v)
+	if v < 0 {
+		u = -u
+	}
+	if u == 0 {
+		return true
+	}
+	return bits.TrailingZeros64(u) >= int(k) && (u>>uint(k))*inv5[k] <= lim5[k]
+}
+
+// exactDivider divides multiples of 10^k by 10^k.
+type exactDivider int8
+
+// div returns v / 10^k for a multiple v of 10^k: v / 2^k by an
+// arithmetic shift, then / 5^k by multiplying with the inverse, which is
+// exact modulo 2^64 and so for every multiple, negative ones included.
+func (k exactDivider) div(v int64) int64 {
+	if k == 0 {
+		return v
+	}
+	return int64(uint64(v>>uint(k)) * inv5[k])
 }
 
 // maxDecimalPlaces bounds the search for a decimal scale that represents
