@@ -57,7 +57,7 @@ func (ev *evaluator) scanTable(f *FilterCtx, t *Table, extra *colstore.Bitmap, g
 		fs = append(fs, colstore.Filter{Col: -1, Rows: extra})
 		blank = blank && extra.Has(t.BlankRow())
 	}
-	res, err := (&colstore.Scan{Table: t.Data, Filters: fs, Group: group, Aggs: aggs}).Run(ev.ctx)
+	res, err := ev.cachedScan(t, fs, group, aggs)
 	return res, blank, err
 }
 

@@ -134,7 +134,7 @@ func (ev *evaluator) filteredTableRef(e dax.Expr, en *env) (*Table, *colstore.Bi
 	if err != nil {
 		return nil, nil, false
 	}
-	sel, err := (&colstore.Scan{Table: t.Data, Filters: []colstore.Filter{{Col: cols[0].Index, IDs: f.ids}}}).Select(ev.ctx)
+	sel, err := runSelect(ev.ctx, &colstore.Scan{Table: t.Data, Filters: []colstore.Filter{{Col: cols[0].Index, IDs: f.ids}}})
 	if err != nil {
 		return nil, nil, false
 	}

@@ -42,6 +42,8 @@ type evaluator struct {
 	scalarOnly bool
 	// aggMemo remembers aggregations evaluated over frames.
 	aggMemo map[aggMemoKey][]value.Value
+	// scans caches the query's storage requests (scancache.go).
+	scans *scanCache
 }
 
 func newEvaluator(ctx context.Context, m *Model, limits Limits) *evaluator {

@@ -330,7 +330,7 @@ func filterTable(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 			if err != nil {
 				return nil, err
 			}
-			sel, err := (&colstore.Scan{Table: t.base.Data, Filters: []colstore.Filter{{Col: cols[0].Index, IDs: f.ids}}}).Select(ev.ctx)
+			sel, err := runSelect(ev.ctx, &colstore.Scan{Table: t.base.Data, Filters: []colstore.Filter{{Col: cols[0].Index, IDs: f.ids}}})
 			if err != nil {
 				return nil, err
 			}

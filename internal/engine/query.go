@@ -22,6 +22,8 @@ type QueryOptions struct {
 	// slower, and the same answers. It exists to verify the set-at-a-time
 	// evaluator against the scalar one.
 	ScalarOnly bool
+	// Stats, when set, collects the query's storage requests.
+	Stats *QueryStats
 }
 
 // Result is the answer to a query: one table per EVALUATE.
@@ -63,6 +65,9 @@ func (m *Model) Execute(ctx context.Context, q *dax.Query, opts QueryOptions) (r
 	// Query columns make a model of their own for the query.
 	if m, err = m.withQueryColumns(ctx, q, opts.Limits); err != nil {
 		return nil, err
+	}
+	if opts.Stats != nil {
+		ctx = context.WithValue(ctx, statsKey{}, opts.Stats)
 	}
 	ev := newEvaluator(ctx, m, opts.Limits)
 	ev.scalarOnly = opts.ScalarOnly

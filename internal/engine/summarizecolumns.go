@@ -165,6 +165,7 @@ func summarizeColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 	}
 	base := outer.filter.derive()
 	base.selected = visual.filter
+	defer ev.announce(exprs, &env{filter: base, vars: en.vars, calc: en.calc})()
 
 	cols := make([]*Column, len(groups))
 	for i, g := range groups {

@@ -405,6 +405,11 @@ func rowTable(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 	if len(c.Args)%2 != 0 {
 		return nil, errorf(c, "ROW takes pairs of names and expressions")
 	}
+	var exprs []dax.Expr
+	for i := 1; i < len(c.Args); i += 2 {
+		exprs = append(exprs, c.Args[i])
+	}
+	defer ev.announce(exprs, en)()
 	var cols []colInfo
 	row := make([]value.Value, 0, len(c.Args)/2)
 	for i := 0; i < len(c.Args); i += 2 {

@@ -202,7 +202,7 @@ func (c *FilterCtx) visibleRowsGuarded(ctx context.Context, t *Table, busy []*Ta
 	if err != nil {
 		return nil, err
 	}
-	rows, err := (&colstore.Scan{Table: t.Data, Filters: fs}).Select(ctx)
+	rows, err := runSelect(ctx, &colstore.Scan{Table: t.Data, Filters: fs})
 	if err != nil {
 		return nil, err
 	}
