@@ -1,6 +1,10 @@
 package colstore
 
-import "math/bits"
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
 
 // idFilter is a Filter on dictionary ids prepared for the scan loop. The
 // membership test is branchless (rows are appended to the selection and
@@ -126,4 +130,23 @@ func filterRows(sel []uint16, first bool, n, row int, rows *Bitmap) []uint16 {
 		k += int(words[r>>6] >> uint(r&63) & 1)
 	}
 	return sel[:k]
+}
+
+// filterOrder returns the indexes of filters ordered by the share of ids
+// (or rows) each keeps, smallest first. The share of ids is only an
+// estimate of the share of rows, but it is free and usually right.
+func filterOrder(fs []Filter, t *Table) []int {
+	share := make([]float64, len(fs))
+	order := make([]int, len(fs))
+	for i, f := range fs {
+		order[i] = i
+		switch {
+		case f.Rows != nil:
+			share[i] = float64(f.Rows.Count()) / float64(max(t.Rows, 1))
+		case f.IDs != nil:
+			share[i] = float64(f.IDs.Count()) / float64(max(f.IDs.Cap(), 1))
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(share[a], share[b]) })
+	return order
 }

@@ -173,6 +173,9 @@ type plan struct {
 	aggCols  []int
 	// filt holds the id filters prepared for the loop, by filter index.
 	filt []idFilter
+	// order lists the filters most selective first (by the share of ids
+	// or rows each keeps), so that later filters test fewer rows.
+	order []int
 	// rank per id for MIN/MAX of columns.
 	ranks [][]uint32
 	exprs []*compiledExpr
@@ -275,6 +278,7 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	p.deferCount = p.fast && len(s.Group) > 0
+	p.order = filterOrder(s.Filters, t)
 	for c := range used {
 		p.aggCols = append(p.aggCols, c)
 	}
@@ -419,7 +423,8 @@ func (st *scanState) runSegment(seg int, b [2]int) error {
 func (st *scanState) segmentFilters(seg int) bool {
 	p := st.p
 	st.active = st.active[:0]
-	for i, f := range p.Filters {
+	for _, i := range p.order {
+		f := p.Filters[i]
 		if f.Rows == nil {
 			switch p.filt[i].forSegment(p.Table.Columns[f.Col].Segs[seg].MaxID) {
 			case segNone:
@@ -934,48 +939,60 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 		return
 	}
 	slots := st.fslot[:m]
-	for k, g := range p.Group {
-		ids := st.ids[g.Col]
-		if !all {
-			buf := st.gather[:m]
+	if len(p.Group) == 1 && p.Group[0].Map == nil {
+		// A single key without a map: its ids are the slots.
+		ids := st.ids[p.Group[0].Col]
+		if all {
+			slots = ids[:n]
+		} else {
 			for j, i := range sel {
-				buf[j] = ids[i]
+				slots[j] = ids[i]
 			}
-			ids = buf
 		}
-		ids = ids[:m]
-		stride := uint32(p.strides[k])
-		switch {
-		case k == 0 && g.Map == nil:
-			for j, id := range ids {
-				slots[j] = id * stride
-			}
-		case k == 0:
-			gm := g.Map
-			for j, id := range ids {
-				s := gm[id]
-				if s == NoGroup {
-					s = trash
-				} else {
-					s *= stride
+	} else {
+		for k, g := range p.Group {
+			ids := st.ids[g.Col]
+			if !all {
+				buf := st.gather[:m]
+				for j, i := range sel {
+					buf[j] = ids[i]
 				}
-				slots[j] = s
+				ids = buf
 			}
-		default:
-			gm := g.Map
-			for j, id := range ids {
-				s := slots[j]
-				if s == trash {
-					continue
+			ids = ids[:m]
+			stride := uint32(p.strides[k])
+			switch {
+			case k == 0 && g.Map == nil:
+				for j, id := range ids {
+					slots[j] = id * stride
 				}
-				c := id
-				if gm != nil {
-					if c = gm[id]; c == NoGroup {
-						slots[j] = trash
+			case k == 0:
+				gm := g.Map
+				for j, id := range ids {
+					s := gm[id]
+					if s == NoGroup {
+						s = trash
+					} else {
+						s *= stride
+					}
+					slots[j] = s
+				}
+			default:
+				gm := g.Map
+				for j, id := range ids {
+					s := slots[j]
+					if s == trash {
 						continue
 					}
+					c := id
+					if gm != nil {
+						if c = gm[id]; c == NoGroup {
+							slots[j] = trash
+							continue
+						}
+					}
+					slots[j] = s + c*stride
 				}
-				slots[j] = s + c*stride
 			}
 		}
 	}
