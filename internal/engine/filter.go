@@ -33,6 +33,37 @@ type filter struct {
 	// blank row).
 	table *Table
 	rows  *colstore.Bitmap
+
+	// scans caches the filter's translations to scan filters of other
+	// tables, by the path of relationships (a context may be read by
+	// several goroutines).
+	mu    sync.Mutex
+	scans map[pathKey]translated
+}
+
+// pathKey identifies a chain of relationships.
+type pathKey struct {
+	n    int
+	rels [6]int
+}
+
+// keyOf returns the key of a path; ok is false for paths too long to
+// cache.
+func keyOf(p []*Rel) (k pathKey, ok bool) {
+	if len(p) > len(k.rels) {
+		return k, false
+	}
+	k.n = len(p)
+	for i, r := range p {
+		k.rels[i] = r.Index
+	}
+	return k, true
+}
+
+// translated is a filter turned into a scan filter of another table.
+type translated struct {
+	tf    colstore.Filter
+	blank bool
 }
 
 // tupleKey packs ids into a map key.

@@ -98,6 +98,17 @@ func (c *FilterCtx) translate(f *filter, t *Table) (tf colstore.Filter, blank, o
 		if len(p) == 0 {
 			return colstore.Filter{Col: col.Index, IDs: f.ids}, f.ids.Has(0), true
 		}
+		// The translation depends only on the filter and the path: it is
+		// made once (a filter on a customer attribute maps every key).
+		key, cache := keyOf(p)
+		if cache {
+			f.mu.Lock()
+			tr, ok := f.scans[key]
+			f.mu.Unlock()
+			if ok {
+				return tr.tf, tr.blank, true
+			}
+		}
 		fk := p[0].From
 		rows := keyToRow(p)
 		ids := colstore.NewBitmap(len(rows))
@@ -106,7 +117,16 @@ func (c *FilterCtx) translate(f *filter, t *Table) (tf colstore.Filter, blank, o
 				ids.Set(id)
 			}
 		}
-		return colstore.Filter{Col: fk.Index, IDs: ids}, f.ids.Has(0), true
+		tf = colstore.Filter{Col: fk.Index, IDs: ids}
+		if cache {
+			f.mu.Lock()
+			if f.scans == nil {
+				f.scans = map[pathKey]translated{}
+			}
+			f.scans[key] = translated{tf, f.ids.Has(0)}
+			f.mu.Unlock()
+		}
+		return tf, f.ids.Has(0), true
 	case fTuple:
 		var reach []int
 		var paths [][]*Rel
