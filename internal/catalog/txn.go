@@ -199,7 +199,9 @@ func (t *Txn) write(ctx context.Context, ref image.ObjectRef, data []byte) (imag
 	dir := c.path("objects", objectDirName(h))
 	p := placement{hash: h, size: ref.Size, tmp: c.newTempLocked(dir)}
 	t.pending[h] = p
-	mkdir := !c.objDirs[h[0]]
+	// A directory this transaction made already is not made again (one
+	// MkdirAll per object adds up for a restore into an empty catalog).
+	mkdir := !c.objDirs[h[0]] && !t.newSubdirs[h[0]]
 	ahead := t.syncAhead
 	t.writes.Add(1)
 	c.ops.Add(1)
