@@ -104,6 +104,7 @@ func BenchmarkReplicationLag(b *testing.B) {
 			rng := rand.New(rand.NewPCG(11, 11))
 			var lag, maxLag time.Duration
 			var uploaded, segments, newBytes int64
+			newByKind := map[string]int64{}
 			b.ResetTimer()
 			for i := range b.N {
 				b.StopTimer()
@@ -125,6 +126,7 @@ func BenchmarkReplicationLag(b *testing.B) {
 				for _, o := range after.Objects {
 					if !before.Has(o.Hash) {
 						newBytes += o.Size
+						newByKind[o.Kind] += o.Size
 						if o.Kind == image.KindSegment {
 							segments += o.Size
 						}
@@ -138,6 +140,9 @@ func BenchmarkReplicationLag(b *testing.B) {
 			b.ReportMetric(float64(uploaded)/n, "uploaded-bytes")
 			b.ReportMetric(float64(segments)/n, "partition-segment-bytes")
 			b.ReportMetric(float64(newBytes)/n, "new-object-bytes")
+			for _, k := range []string{image.KindDict, image.KindData, image.KindModel, image.KindIndex} {
+				b.ReportMetric(float64(newByKind[k])/n, "new-"+k+"-bytes")
+			}
 			b.ReportMetric(float64(uploaded)/float64(max(segments, 1)), "uploaded/segments")
 		})
 	}

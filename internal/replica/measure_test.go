@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,7 +21,11 @@ import (
 // seed of partition i: a refreshed partition gets a new seed. With
 // orderNumbers the table also has a unique text column, whose dictionary
 // spans every partition.
-func salesImage(b testing.TB, objs *image.MemStore, version int64, rows int, seeds []uint64, orderNumbers bool) *image.Manifest {
+//
+// With prev (the previous version's table), only the partitions named in
+// changed are built and the table is rebuilt from prev as a refresh of
+// those partitions does; without it the whole table is built.
+func salesImage(b testing.TB, objs *image.MemStore, version int64, rows int, seeds []uint64, orderNumbers bool, prev *colstore.Table, changed ...int) (*image.Manifest, *colstore.Table) {
 	b.Helper()
 	ctx := context.Background()
 	var sales *retail.Table
@@ -38,6 +43,10 @@ func salesImage(b testing.TB, objs *image.MemStore, version int64, rows int, see
 	}
 	var parts []colstore.PartitionData
 	for p, seed := range seeds {
+		if prev != nil && !slices.Contains(changed, p) {
+			parts = append(parts, colstore.PartitionData{Name: fmt.Sprintf("P%d", p)})
+			continue
+		}
 		gen := sales.Row
 		if seed != 0 {
 			for _, t := range retail.Tables(retail.Options{Rows: int64(rows * len(seeds)), Seed: seed}) {
@@ -64,7 +73,13 @@ func salesImage(b testing.TB, objs *image.MemStore, version int64, rows int, see
 		}
 		parts = append(parts, colstore.PartitionData{Name: fmt.Sprintf("P%d", p), Chunk: chunk})
 	}
-	tbl, err := colstore.BuildTable(ctx, "Sales", specs, parts)
+	var tbl *colstore.Table
+	var err error
+	if prev != nil {
+		tbl, err = colstore.RebuildTable(ctx, prev, "Sales", specs, parts)
+	} else {
+		tbl, err = colstore.BuildTable(ctx, "Sales", specs, parts)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +96,7 @@ func salesImage(b testing.TB, objs *image.MemStore, version int64, rows int, see
 	if err := m.Check(); err != nil {
 		b.Fatal(err)
 	}
-	return m
+	return m, tbl
 }
 
 // newBytesByKind sums the sizes of the objects of m2 that m1 lacks, by
@@ -97,8 +112,9 @@ func newBytesByKind(b testing.TB, objs *image.MemStore, m1, m2 *image.Manifest, 
 	var root struct {
 		Tables []struct {
 			Columns []struct {
-				Dict     image.Hash `json:"dictionary"`
-				Segments []struct {
+				Dict       image.Hash   `json:"dictionary"`
+				DictChunks []image.Hash `json:"dictionaryChunks"`
+				Segments   []struct {
 					Start  int        `json:"start"`
 					Object image.Hash `json:"object"`
 				} `json:"segments"`
@@ -112,6 +128,9 @@ func newBytesByKind(b testing.TB, objs *image.MemStore, m1, m2 *image.Manifest, 
 	for _, t := range root.Tables {
 		for _, c := range t.Columns {
 			kind[c.Dict] = "dict"
+			for _, h := range c.DictChunks {
+				kind[h] = "dict"
+			}
 			for _, s := range c.Segments {
 				if s.Start >= start && s.Start < start+rows {
 					kind[s.Object] = "part"
@@ -163,9 +182,9 @@ func BenchmarkRefreshUpload(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			objs := image.NewMemStore()
 			seeds := []uint64{0, 0, 0, 0}
-			v1 := salesImage(b, objs, 1, rows, seeds, tc.orders)
+			v1, t1 := salesImage(b, objs, 1, rows, seeds, tc.orders, nil)
 			seeds[tc.part] = 99
-			v2 := salesImage(b, objs, 2, rows, seeds, tc.orders)
+			v2, _ := salesImage(b, objs, 2, rows, seeds, tc.orders, t1, tc.part)
 			part, other, dicts, rest, partBytes := newBytesByKind(b, objs, v1, v2, tc.part*rows, rows)
 			var st Stats
 			b.ResetTimer()
