@@ -357,6 +357,11 @@ func FinishPieces(ctx context.Context, pieces []*Builder) (*Chunk, error) {
 				parts[i] = b.cols[c]
 			}
 			out.cols[c] = mergeRaw(parts)
+			// The pieces' copies can go while other columns merge.
+			for i, b := range pieces {
+				b.cols[c] = nil
+				parts[i] = nil
+			}
 			return nil
 		})
 	}

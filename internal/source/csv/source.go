@@ -209,6 +209,9 @@ func (s *Source) Scan(ctx context.Context, sink source.Sink) error {
 
 // scanRows pushes the rows of a reader into sink, skipping the first skip.
 func (s *Source) scanRows(ctx context.Context, rd *Reader, sink source.Sink, skip int) error {
+	if rs, ok := sink.(source.RunSink); ok && s.runnable() {
+		return s.scanRuns(ctx, rd, rs, skip)
+	}
 	cols := s.cfg.Columns
 	for row := 0; ; row++ {
 		if row%ctxEvery == 0 {
