@@ -45,6 +45,11 @@ type Dict struct {
 	Base int64
 	Exp  int8
 
+	// chunks are the id counts of the objects a DictList is stored in
+	// (see chunkCounts): kept from the image it was read from and extended
+	// by a partition refresh, so that stored chunks keep their bytes.
+	chunks []int
+
 	derive  sync.Once
 	rank    []uint32 // id -> position in value order (blank = 0)
 	byRank  []uint32 // position -> id

@@ -190,8 +190,11 @@ func extendColumn(spec ColumnSpec, old *Column, prev, t *Table, parts []Partitio
 			c.Segs = append(c.Segs, Segment{Start: start + off, Packed: Pack(out, BitsFor(maxID)), MaxID: maxID})
 		}
 	}
-	if nd.Kind == DictList && nd.N > math.MaxUint32-1 {
-		return nil
+	if nd.Kind == DictList {
+		if nd.N > math.MaxUint32-1 {
+			return nil
+		}
+		nd.chunks = extendChunks(d.chunkCounts(), nd.N)
 	}
 	return c
 }

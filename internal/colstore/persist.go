@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -123,12 +124,14 @@ func Encode(ctx context.Context, db *Database, w image.ObjectWriter) (root image
 					return fmt.Errorf("write dictionary of %s[%s]: %w", t.Name, c.Name, err)
 				}
 				cj.Dict = h
-				for first := 1; first <= d.N; first += dictChunkValues {
-					h, err := put(image.KindDict, encodeDictChunk(d, first, min(dictChunkValues, d.N-first+1)))
+				first := 1
+				for _, n := range d.chunkCounts() {
+					h, err := put(image.KindDict, encodeDictChunk(d, first, n))
 					if err != nil {
 						return fmt.Errorf("write dictionary of %s[%s]: %w", t.Name, c.Name, err)
 					}
 					cj.DictChunks = append(cj.DictChunks, h)
+					first += n
 				}
 				return nil
 			})
@@ -468,9 +471,60 @@ func decodeSegment(b []byte) (Segment, error) {
 	return s, nil
 }
 
-// dictChunkValues is the number of ids of a list dictionary per chunk
-// object.
+// dictChunkValues is the largest number of ids of a list dictionary per
+// chunk object, and the size of every chunk but the last when a
+// dictionary is built whole.
 const dictChunkValues = 4096
+
+// dictChunkRewrite is the size under which a refresh's new values join
+// the last chunk rather than start one: rewriting a chunk that small costs
+// little, and without it many small refreshes would make many tiny
+// objects.
+const dictChunkRewrite = 256
+
+// chunkCounts returns the id counts of the chunks d is written in, in id
+// order: the chunks it was read or extended with when they hold all its
+// ids, else chunks of dictChunkValues.
+func (d *Dict) chunkCounts() []int {
+	sum := 0
+	for _, n := range d.chunks {
+		sum += n
+	}
+	if sum == d.N && len(d.chunks) > 0 {
+		return d.chunks
+	}
+	var out []int
+	for first := 1; first <= d.N; first += dictChunkValues {
+		out = append(out, min(dictChunkValues, d.N-first+1))
+	}
+	return out
+}
+
+// extendChunks returns the chunks of a dictionary of n ids that extends
+// one stored in chunks old: the old chunks keep their ids (and so their
+// bytes), new ids go in new chunks, except that a last chunk smaller than
+// dictChunkRewrite takes new ids first.
+func extendChunks(old []int, n int) []int {
+	out := slices.Clone(old)
+	rest := n
+	for _, c := range old {
+		rest -= c
+	}
+	if rest <= 0 {
+		return out
+	}
+	if k := len(out) - 1; k >= 0 && out[k] < dictChunkRewrite {
+		add := min(rest, dictChunkValues-out[k])
+		out[k] += add
+		rest -= add
+	}
+	for rest > 0 {
+		c := min(rest, dictChunkValues)
+		out = append(out, c)
+		rest -= c
+	}
+	return out
+}
 
 // encodeDictHeader writes a dictionary's header without its values (they
 // go in chunks).
@@ -507,9 +561,11 @@ func decodeChunkedDict(ctx context.Context, r image.ObjectReader, head []byte, c
 		if err != nil {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
 		}
+		before := d.N
 		if err := decodeDictChunk(b, d); err != nil {
 			return nil, fmt.Errorf("chunk %d: %w", i, err)
 		}
+		d.chunks = append(d.chunks, d.N-before)
 	}
 	if d.N != n {
 		return nil, fmt.Errorf("%w: dictionary chunks hold %d values, its header says %d", ErrCorrupt, d.N, n)
