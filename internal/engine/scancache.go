@@ -40,6 +40,14 @@ import (
 // longer fit in the CPU cache and rolling up costs more than it saves.
 const maxRawCard = 1 << 16
 
+// The cache keeps at most this many scans and bytes (filters and
+// results), dropping the oldest first: a query that evaluates a measure
+// row by row over a large table must not keep every row's scan.
+const (
+	maxCachedScans = 512
+	maxCachedBytes = 64 << 20
+)
+
 // scanEntry is a scan this query already ran.
 type scanEntry struct {
 	table   *Table
@@ -50,6 +58,8 @@ type scanEntry struct {
 	// complete: no group key drops rows, so the groups hold every row
 	// that passed the filters.
 	complete bool
+	fp       uint64
+	size     int
 }
 
 // scanCache holds the scans of one query and the aggregations announced
@@ -60,6 +70,10 @@ type scanCache struct {
 	wanted  map[*Table][]colstore.Agg
 	// raw marks tables whose scans group by raw foreign keys.
 	raw map[*Table]bool
+	// order lists the entries oldest first, for eviction; bytes is their
+	// size.
+	order []*scanEntry
+	bytes int
 }
 
 func (ev *evaluator) cache() *scanCache {
@@ -108,14 +122,50 @@ func (ev *evaluator) cachedScan(t *Table, fs []colstore.Filter, group []colstore
 	if err != nil {
 		return nil, err
 	}
-	e.res = res
-	sc.entries[fp] = append(sc.entries[fp], e)
+	e.res, e.fp = res, fp
+	sc.add(e)
 	out, ok := e.derive(group, aggs)
 	if !ok {
 		// Cannot happen: the scan was planned to answer the request.
 		return runScan(ev.ctx, &colstore.Scan{Table: t.Data, Filters: fs, Group: group, Aggs: aggs})
 	}
 	return out, nil
+}
+
+// add caches an entry, evicting the oldest ones beyond the bounds.
+func (sc *scanCache) add(e *scanEntry) {
+	for _, f := range e.filters {
+		for _, b := range []*colstore.Bitmap{f.IDs, f.Rows} {
+			if b != nil {
+				e.size += 8 * len(b.Words())
+			}
+		}
+	}
+	e.size += 4 * e.res.Groups * len(e.res.Keys)
+	for _, a := range e.res.Aggs {
+		e.size += 8 * (len(a.Count) + len(a.Sum) + len(a.ISum) + len(a.Num) + len(a.Dist))
+		e.size += 4 * len(a.ID)
+	}
+	if e.size > maxCachedBytes/4 {
+		return
+	}
+	sc.entries[e.fp] = append(sc.entries[e.fp], e)
+	sc.order = append(sc.order, e)
+	sc.bytes += e.size
+	for len(sc.order) > maxCachedScans || sc.bytes > maxCachedBytes {
+		old := sc.order[0]
+		sc.order = sc.order[1:]
+		sc.bytes -= old.size
+		list := sc.entries[old.fp]
+		if i := slices.Index(list, old); i >= 0 {
+			list = slices.Delete(list, i, i+1)
+		}
+		if len(list) == 0 {
+			delete(sc.entries, old.fp)
+		} else {
+			sc.entries[old.fp] = list
+		}
+	}
 }
 
 // want announces aggregations of table t that the next scans of t should
