@@ -197,6 +197,13 @@ func (rw *recordWriter) close(trailer func(records uint64, plain int64, sum [32]
 	return rw.written, nil
 }
 
+// readAheadBytes is about how far a recordReader reads ahead, in at
+// most maxReadAhead records.
+const (
+	readAheadBytes = 32 << 20
+	maxReadAhead   = 1024
+)
+
 // recordReader reads records ahead on one goroutine, checks them on
 // several and serves their plaintext in order as the logical stream. It
 // computes the archive hash as it goes; the final record's plaintext
@@ -224,7 +231,10 @@ type recordReader struct {
 func newRecordReader(r io.Reader, s *sealer, h *header, workers int) *recordReader {
 	rr := &recordReader{size: int(h.recordSize), s: s, hash: sha256.New()}
 	rr.hash.Write(h.raw)
-	depth := 2*workers + 2
+	// The records read ahead let the source (a network stream) go on
+	// while the objects' checks and writes stall for a moment: a
+	// restore's writes to a busy disk do.
+	depth := min(max(2*workers+2, readAheadBytes/rr.size), maxReadAhead)
 	rr.queue = make(chan *recBuf, depth)
 	rr.free = make(chan []byte, depth+workers+2)
 	rr.stopc = make(chan struct{})
