@@ -39,6 +39,10 @@
 // The Reader reads large blocks and returns fields as slices of its
 // buffer, copying only fields whose quotes must be undone; the
 // conversions parse bytes directly. A steady-state row allocates nothing.
+// A large file on disk is read in pieces on every core (ScanParallel, cut
+// at line breaks). For a sink that takes runs (source.RunSink) a file
+// without text columns is converted a run of rows at a time into typed
+// buffers, one call per column and run instead of one per value.
 //
 // # Conversions
 //

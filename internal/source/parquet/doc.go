@@ -10,6 +10,10 @@
 // only the columns the source selects are decompressed, and at most one
 // page of each is held, so a file of any size is read in bounded memory.
 // Row groups are read in file order, so rows arrive in file order.
+// ScanParallel reads runs of whole row groups of a file on disk at once,
+// the pieces in file order. Pages of a column read with its own type and
+// without nulls are decoded whole into typed values and handed to a sink
+// that takes runs (source.RunSink) a column at a time.
 //
 // # Types
 //
