@@ -21,6 +21,22 @@ func (s *countingSink) EndRow() error {
 	return nil
 }
 
+// runCountingSink is a countingSink that also takes runs.
+type runCountingSink struct {
+	countingSink
+}
+
+func (*runCountingSink) Ints(int, []int64)       {}
+func (*runCountingSink) Floats(int, []float64)   {}
+func (*runCountingSink) Currencies(int, []int64) {}
+func (*runCountingSink) Dates(int, []float64)    {}
+func (s *runCountingSink) EndRows(n int) error {
+	if s.rows += n; s.rows > s.limit {
+		return errors.New("enough rows")
+	}
+	return nil
+}
+
 // FuzzScan reads arbitrary bytes as a Parquet file: every outcome is a
 // schema, rows or an error, never a panic.
 func FuzzScan(f *testing.F) {
@@ -52,5 +68,6 @@ func FuzzScan(f *testing.F) {
 		// rows, as it should; the sink stops early, as a server's limits
 		// would, so that each input stays quick.
 		_ = src.Scan(ctx, &countingSink{limit: 10_000})
+		_ = src.Scan(ctx, &runCountingSink{countingSink{limit: 10_000}})
 	})
 }
