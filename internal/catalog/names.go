@@ -41,25 +41,7 @@ func nameKey(name string) string { return value.FoldText(name) }
 // random hex digits that make it unique. The directory keeps its name when
 // the database is renamed.
 func newDirName(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if b.Len() >= 24 {
-			break
-		}
-		if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	prefix := strings.TrimRight(b.String(), "-")
-	if prefix == "" {
-		prefix = "db"
-	}
-	return prefix + "-" + randomHex(8)
+	return image.Slug(name, 24) + "-" + randomHex(8)
 }
 
 func randomHex(n int) string {

@@ -42,24 +42,7 @@ func Key(db string) (string, error) {
 	}
 	folded := value.FoldText(db)
 	sum := sha256.Sum256([]byte(folded))
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(folded) {
-		if b.Len() >= slugLen {
-			break
-		}
-		if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	slug := strings.TrimRight(b.String(), "-")
-	if slug == "" {
-		slug = "db"
-	}
+	slug := image.Slug(folded, slugLen)
 	return slug + "-" + hex.EncodeToString(sum[:16]), nil
 }
 
