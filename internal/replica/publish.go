@@ -79,21 +79,9 @@ type Stats struct {
 // errors of objects and of the store. After an error the store's pointer
 // is unchanged.
 func (p *Publisher) Publish(ctx context.Context, m *image.Manifest, objects image.ObjectReader) (Stats, error) {
-	if m == nil {
-		return Stats{}, fmt.Errorf("publish: %w: no manifest", ErrInvalid)
-	}
-	if err := m.Check(); err != nil {
-		return Stats{}, fmt.Errorf("publish %q: %w: %w", m.Database, ErrInvalid, err)
-	}
-	key, err := Key(m.Database)
+	key, fail, err := p.begin("publish", m)
 	if err != nil {
-		return Stats{}, fmt.Errorf("publish: %w", err)
-	}
-	fail := func(err error) (Stats, error) {
-		return Stats{}, fmt.Errorf("publish %q version %d: %w", m.Database, m.Version, err)
-	}
-	if err := p.lease.Valid(); err != nil {
-		return fail(err)
+		return Stats{}, err
 	}
 	body, err := m.Marshal()
 	if err != nil {
@@ -443,6 +431,30 @@ func (p *Publisher) claim(ctx context.Context, r PointerResult) error {
 	return fmt.Errorf("claim %s: %w: the pointer kept changing", r.Key, blob.ErrPrecondition)
 }
 
+// begin checks what Publish and Repair (op) are given and that the lease
+// is held; it returns the database's store key and a function that
+// wraps an error with the operation, database and version.
+func (p *Publisher) begin(op string, m *image.Manifest) (string, func(error) (Stats, error), error) {
+	if m == nil {
+		return "", nil, fmt.Errorf("%s: %w: no manifest", op, ErrInvalid)
+	}
+	if err := m.Check(); err != nil {
+		return "", nil, fmt.Errorf("%s %q: %w: %w", op, m.Database, ErrInvalid, err)
+	}
+	key, err := Key(m.Database)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", op, err)
+	}
+	fail := func(err error) (Stats, error) {
+		return Stats{}, fmt.Errorf("%s %q version %d: %w", op, m.Database, m.Version, err)
+	}
+	if err := p.lease.Valid(); err != nil {
+		_, err = fail(err)
+		return "", nil, err
+	}
+	return key, fail, nil
+}
+
 // Repair makes sure the store holds the image m intact: it reads every
 // object of m back from the store (checking its size and hash), uploads
 // again the ones missing or damaged, rewrites a damaged manifest, and
@@ -450,21 +462,9 @@ func (p *Publisher) claim(ctx context.Context, r PointerResult) error {
 // the answer to a follower reporting ErrDamaged; it downloads the whole
 // image, so it is not for every commit.
 func (p *Publisher) Repair(ctx context.Context, m *image.Manifest, objects image.ObjectReader) (Stats, error) {
-	if m == nil {
-		return Stats{}, fmt.Errorf("repair: %w: no manifest", ErrInvalid)
-	}
-	if err := m.Check(); err != nil {
-		return Stats{}, fmt.Errorf("repair %q: %w: %w", m.Database, ErrInvalid, err)
-	}
-	key, err := Key(m.Database)
+	key, fail, err := p.begin("repair", m)
 	if err != nil {
-		return Stats{}, fmt.Errorf("repair: %w", err)
-	}
-	fail := func(err error) (Stats, error) {
-		return Stats{}, fmt.Errorf("repair %q version %d: %w", m.Database, m.Version, err)
-	}
-	if err := p.lease.Valid(); err != nil {
-		return fail(err)
+		return Stats{}, err
 	}
 	var mu sync.Mutex
 	var st Stats
