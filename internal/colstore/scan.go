@@ -1017,17 +1017,30 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			la, lb := p.exprs[a].luts[mc.a], p.exprs[a].luts[mc.b]
 			ba, bb := blankSet(mc.a), blankSet(mc.b)
 			sum := as.sum
-			for j, s := range slots {
-				i := j
-				if !all {
-					i = int(sel[j])
+			switch {
+			case ba.set == nil && bb.set == nil && all:
+				ia, ib := ia[:len(slots)], ib[:len(slots)]
+				for j, s := range slots {
+					x, y := ia[j], ib[j]
+					if x == 0 || y == 0 {
+						continue
+					}
+					sum[s] += la[x] * lb[y]
+					cnt[s]++
 				}
-				x, y := ia[i], ib[i]
-				if ba.has(x) || bb.has(y) {
-					continue
+			default:
+				for j, s := range slots {
+					i := j
+					if !all {
+						i = int(sel[j])
+					}
+					x, y := ia[i], ib[i]
+					if ba.has(x) || bb.has(y) {
+						continue
+					}
+					sum[s] += la[x] * lb[y]
+					cnt[s]++
 				}
-				sum[s] += la[x] * lb[y]
-				cnt[s]++
 			}
 			continue
 		}
