@@ -44,6 +44,8 @@ type evaluator struct {
 	aggMemo map[aggMemoKey][]value.Value
 	// scans caches the query's storage requests (scancache.go).
 	scans *scanCache
+	// dateHint answers columnValues for one context (vecdates.go).
+	dateHint *dateHint
 }
 
 func newEvaluator(ctx context.Context, m *Model, limits Limits) *evaluator {

@@ -236,13 +236,18 @@ func (ev *evaluator) valuesOf(c *dax.Call, a dax.Expr, en *env, withBlank bool) 
 // filter context, restricted to extra rows when set, sorted. With
 // withBlank the table's blank row adds BLANK when it is visible.
 func (ev *evaluator) columnValues(col *Column, f *FilterCtx, withBlank bool, extra *colstore.Bitmap) (*tableVal, error) {
-	res, blankRow, err := ev.scanTable(f, col.Table, extra, []colstore.GroupKey{{Col: col.Index}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	ids := res.Keys[0]
-	if withBlank && blankRow && (len(ids) == 0 || ids[0] != 0) {
-		ids = append([]uint32{0}, ids...)
+	var ids []uint32
+	if h := ev.dateHint; h != nil && h.f == f && h.col == col && extra == nil && !withBlank {
+		ids = slices.Clone(h.ids)
+	} else {
+		res, blankRow, err := ev.scanTable(f, col.Table, extra, []colstore.GroupKey{{Col: col.Index}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		ids = res.Keys[0]
+		if withBlank && blankRow && (len(ids) == 0 || ids[0] != 0) {
+			ids = append([]uint32{0}, ids...)
+		}
 	}
 	rank := col.Data.Dict.Rank()
 	slices.SortFunc(ids, func(a, b uint32) int { return int(rank[a]) - int(rank[b]) })

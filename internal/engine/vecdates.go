@@ -47,6 +47,7 @@ func (ev *evaluator) dateSetCalc(c *dax.Call, fr *frame) ([]value.Value, bool, e
 	var dcol *Column
 	sets := make([]*colstore.Bitmap, len(fr.keys))
 	memo := map[string]*colstore.Bitmap{}
+	var pre [][]uint32
 	for k := range fr.keys {
 		key := tupleKey(fr.keys[k])
 		if s, ok := memo[key]; ok && fr.vvars == nil {
@@ -54,9 +55,21 @@ func (ev *evaluator) dateSetCalc(c *dax.Call, fr *frame) ([]value.Value, bool, e
 			continue
 		}
 		en := fr.contextAt(k)
+		if dcol != nil && pre == nil {
+			// The first group found the date column: the dates every
+			// group sees come from one scan of the date table.
+			var err error
+			if pre, err = ev.groupDates(fr, dcol); err != nil {
+				return nil, true, err
+			}
+		}
+		if pre != nil {
+			ev.dateHint = &dateHint{f: en.filter, col: dcol, ids: pre[k]}
+		}
 		var set *colstore.Bitmap
 		for _, a := range dep {
 			t, err := ev.table(a, en)
+			ev.dateHint = nil
 			if err != nil {
 				return nil, true, err
 			}
@@ -204,6 +217,66 @@ func (ev *evaluator) dateSetCalc(c *dax.Call, fr *frame) ([]value.Value, bool, e
 	}
 	vals, err := ev.combineLeaves(leaves, leafVals, fr)
 	return vals, true, err
+}
+
+// dateHint gives the dates of column col visible in filter context f,
+// found ahead by groupDates: columnValues answers from it instead of a
+// scan.
+type dateHint struct {
+	f   *FilterCtx
+	col *Column
+	ids []uint32
+}
+
+// groupDates returns, for each context of the frame, the ids of the date
+// column visible in it, from one scan of the date table grouped by the
+// frame's columns of that table and the date column. It returns nil when
+// the contexts differ in a way that scan cannot see: a group-by column
+// of another table that filters the date table, or a bidirectional
+// relationship.
+func (ev *evaluator) groupDates(fr *frame, dcol *Column) ([][]uint32, error) {
+	dt := dcol.Table
+	if ev.bidiReaches(fr.base, dt) || len(fr.keys) < 2 {
+		return nil, nil
+	}
+	var group []colstore.GroupKey
+	var idx []int
+	for i, col := range fr.cols {
+		if col.Table == dt {
+			if col == dcol {
+				return nil, nil
+			}
+			group = append(group, colstore.GroupKey{Col: col.Index})
+			idx = append(idx, i)
+		} else if fr.base.path(dt, col.Table) != nil {
+			return nil, nil
+		}
+	}
+	group = append(group, colstore.GroupKey{Col: dcol.Index})
+	res, _, err := ev.scanTable(fr.base, dt, nil, group, nil)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string][]uint32{}
+	sub := make([]uint32, len(idx))
+	for g := 0; g < res.Groups; g++ {
+		for j := range idx {
+			sub[j] = res.Keys[j][g]
+		}
+		k := tupleKey(sub)
+		byKey[k] = append(byKey[k], res.Keys[len(idx)][g])
+	}
+	out := make([][]uint32, len(fr.keys))
+	for k, key := range fr.keys {
+		for j, i := range idx {
+			sub[j] = key[i]
+		}
+		out[k] = byKey[tupleKey(sub)]
+		if out[k] == nil {
+			out[k] = []uint32{}
+		}
+	}
+	return out, nil
 }
 
 // dateLeaf is a node of an expression over date-additive aggregations:
