@@ -221,9 +221,9 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 		seen = make([]uint64, span/64+1)
 		for p, r := range raws {
 			for off := 0; off < r.n; off += SegmentRows {
-				os := tmp[:min(SegmentRows, r.n-off)]
-				offsets(vals[p][off:off+len(os)], os)
-				for i, o := range os {
+				offs := tmp[:min(SegmentRows, r.n-off)]
+				offsets(vals[p][off:off+len(offs)], offs)
+				for i, o := range offs {
 					if r.nblank > 0 && r.isBlank(off+i) {
 						continue
 					}
@@ -287,15 +287,15 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 		}
 		d.N = max(len(d.Ints), len(d.Floats))
 		return d, func(p int, r *rawColumn, off int, out []uint32) {
-			os := tmp[:len(out)]
-			offsets(vals[p][off:off+len(out)], os)
+			offs := tmp[:len(out)]
+			offsets(vals[p][off:off+len(out)], offs)
 			if r.nblank == 0 {
-				for i, o := range os {
+				for i, o := range offs {
 					out[i] = dense[o]
 				}
 				return
 			}
-			for i, o := range os {
+			for i, o := range offs {
 				if r.isBlank(off + i) {
 					out[i] = 0
 				} else {
