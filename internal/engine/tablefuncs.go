@@ -368,6 +368,11 @@ func topN(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 		}
 		return 0
 	}
+	if n < len(keys)/4 {
+		// Few rows out of many (a top 10 of products): only the rows up
+		// to the n-th best, ties included, need sorting.
+		keys = topKeys(keys, n, cmpKeys)
+	}
 	slices.SortStableFunc(keys, cmpKeys)
 	end := min(n, len(keys))
 	for end < len(keys) && cmpKeys(keys[end-1], keys[end]) == 0 {
@@ -378,6 +383,51 @@ func topN(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 		rows[i] = keys[i].row
 	}
 	return materialized(t.cols, rows), nil
+}
+
+// topKeys returns, in their order, the keys that rank no worse than the
+// n-th best (0 < n < len(keys)), found with a heap of the n best so far.
+func topKeys[K any](keys []K, n int, cmp func(a, b K) int) []K {
+	// heap holds indices of the n best keys seen, the worst at the root.
+	heap := make([]int, 0, n)
+	worse := func(i, j int) bool { return cmp(keys[heap[i]], keys[heap[j]]) > 0 }
+	down := func(i int) {
+		for {
+			l, w := 2*i+1, i
+			if l < len(heap) && worse(l, w) {
+				w = l
+			}
+			if r := l + 1; r < len(heap) && worse(r, w) {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			heap[i], heap[w] = heap[w], heap[i]
+			i = w
+		}
+	}
+	for i := range keys {
+		if len(heap) < n {
+			heap = append(heap, i)
+			for j := len(heap) - 1; j > 0 && worse(j, (j-1)/2); j = (j - 1) / 2 {
+				heap[j], heap[(j-1)/2] = heap[(j-1)/2], heap[j]
+			}
+			continue
+		}
+		if cmp(keys[i], keys[heap[0]]) < 0 {
+			heap[0] = i
+			down(0)
+		}
+	}
+	nth := keys[heap[0]]
+	var out []K
+	for _, k := range keys {
+		if cmp(k, nth) <= 0 {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // orderWord reads ASC/DESC (and 0/1 as DAX allows); desc is true for DESC.
