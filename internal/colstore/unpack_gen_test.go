@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestUnpackMatchesGeneric checks the generated kernels against the
@@ -77,4 +78,42 @@ func TestUnpackGenUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("unpack_gen.go is out of date: run go generate ./internal/colstore")
 	}
+}
+
+// FuzzUnpack packs arbitrary values at a width and checks that Unpack
+// (the generated kernels with generic head and tail) and gather return
+// them for any start and length.
+func FuzzUnpack(f *testing.F) {
+	f.Add(uint8(3), uint16(0), uint16(200), []byte{1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add(uint8(17), uint16(63), uint16(129), []byte{0xff, 0x10, 0x33})
+	f.Add(uint8(32), uint16(1), uint16(64), []byte{9})
+	f.Fuzz(func(t *testing.T, width uint8, start, n uint16, seed []byte) {
+		w := width % 33
+		total := int(start) + int(n)
+		if total > 4096 || len(seed) == 0 {
+			return
+		}
+		vals := make([]uint32, total)
+		for i := range vals {
+			b := uint32(seed[i%len(seed)])
+			vals[i] = (b*2654435761 + uint32(i)*40503) & (1<<w - 1)
+		}
+		p := Pack(vals, w)
+		got := make([]uint32, n)
+		p.Unpack(int(start), got)
+		if diff := cmp.Diff(vals[start:], got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("Unpack(%d, %d) at width %d (-want +got):\n%s", start, n, w, diff)
+		}
+		sel := make([]uint16, 0, n)
+		for i := 0; i < int(n); i += 3 {
+			sel = append(sel, uint16(i))
+		}
+		out := make([]uint32, n)
+		p.gather(int(start), sel, out)
+		for _, i := range sel {
+			if out[i] != vals[int(start)+int(i)] {
+				t.Fatalf("gather row %d at width %d = %d, want %d", int(start)+int(i), w, out[i], vals[int(start)+int(i)])
+			}
+		}
+	})
 }
