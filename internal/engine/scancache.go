@@ -119,6 +119,12 @@ func (ev *evaluator) cachedScan(t *Table, fs []colstore.Filter, group []colstore
 		}
 	}
 	res, err := runScan(ev.ctx, &colstore.Scan{Table: t.Data, Filters: fs, Group: slices.Clone(e.group), Aggs: e.aggs})
+	if err != nil && len(e.aggs) > len(aggs) && ev.ctx.Err() == nil {
+		// An announced aggregate the storage cannot compute must not fail
+		// a request that did not ask for it.
+		e.aggs = e.aggs[:len(aggs)]
+		res, err = runScan(ev.ctx, &colstore.Scan{Table: t.Data, Filters: fs, Group: slices.Clone(e.group), Aggs: e.aggs})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,8 @@ func addColumns(ev *evaluator, en *env, c *dax.Call) (*tableVal, error) {
 		cols = append(cols, colInfo{Name: name})
 		exprs = append(exprs, c.Args[i+1])
 	}
+	// The columns' measures share scans (scancache.go).
+	defer ev.announce(exprs, en)()
 	rows := make([][]value.Value, len(t.rows))
 	width := len(t.cols)
 	for i, r := range t.rows {
