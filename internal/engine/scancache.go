@@ -98,15 +98,16 @@ func (ev *evaluator) cachedScan(t *Table, fs []colstore.Filter, group []colstore
 		}
 	}
 	e := &scanEntry{table: t, filters: fs, group: group, aggs: slices.Clone(aggs)}
-	merge := allMergeable(aggs)
-	if merge && sc.raw[t] {
+	raw := false
+	if allMergeable(aggs) && sc.raw[t] {
 		if col, ok := rawKey(t, group); ok {
 			e.group = []colstore.GroupKey{{Col: col, Card: t.Data.Columns[col].Dict.Len()}}
+			raw = true
 		}
 	}
 	if len(aggs) > 0 {
 		for _, a := range sc.wanted[t] {
-			if (merge && !mergeable(a)) || slices.ContainsFunc(e.aggs, func(b colstore.Agg) bool { return aggEqual(a, b) }) {
+			if (raw && !mergeable(a)) || slices.ContainsFunc(e.aggs, func(b colstore.Agg) bool { return aggEqual(a, b) }) {
 				continue
 			}
 			e.aggs = append(e.aggs, a)
@@ -586,7 +587,7 @@ func (ev *evaluator) collectAggs(e dax.Expr, en *env, depth int, dates bool, see
 			return
 		}
 		switch x.Func {
-		case "SUM", "AVERAGE", "MIN", "MAX", "COUNT", "COUNTA", "COUNTROWS":
+		case "SUM", "AVERAGE", "MIN", "MAX", "MINA", "MAXA", "COUNT", "COUNTA", "COUNTBLANK", "COUNTROWS", "DISTINCTCOUNT", "DISTINCTCOUNTNOBLANK":
 			if p, ok := ev.planAggregate(x, en); ok {
 				ev.want(p.table, p.aggs, dates)
 			}
