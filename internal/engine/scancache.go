@@ -105,9 +105,23 @@ func (ev *evaluator) cachedScan(t *Table, fs []colstore.Filter, group []colstore
 			raw = true
 		}
 	}
+	// A distinct count rides along only on few groups: its state grows
+	// with the groups times the distinct values.
+	few := true
+	groups := 1
+	for _, g := range e.group {
+		card := g.Card
+		if g.Map == nil {
+			card = t.Data.Columns[g.Col].Dict.Len()
+		}
+		if groups *= max(card, 1); groups > maxRawCard {
+			few = false
+			break
+		}
+	}
 	if len(aggs) > 0 {
 		for _, a := range sc.wanted[t] {
-			if (raw && !mergeable(a)) || slices.ContainsFunc(e.aggs, func(b colstore.Agg) bool { return aggEqual(a, b) }) {
+			if (!mergeable(a) && (raw || !few)) || slices.ContainsFunc(e.aggs, func(b colstore.Agg) bool { return aggEqual(a, b) }) {
 				continue
 			}
 			e.aggs = append(e.aggs, a)
