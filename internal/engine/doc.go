@@ -24,7 +24,11 @@
 // filters on the scanned table's own columns (a filter on a dimension
 // attribute becomes the set of foreign-key ids whose row has the
 // attribute), grouping by a related column becomes a key map, and
-// iterators like SUMX compile their row expression into the scan.
+// iterators like SUMX compile their row expression into the scan. The
+// scans of one query are cached (scancache.go): a request with the same
+// filters is answered from an earlier scan that computed its aggregates,
+// rolled up when it asked for coarser groups, and the measures of one
+// SUMMARIZECOLUMNS share a scan. QueryOptions.Stats lists the scans.
 //
 // Measures in SUMMARIZECOLUMNS, ADDCOLUMNS and iterators over groups are
 // evaluated set at a time (vector.go): one scan grouped by every group

@@ -30,10 +30,10 @@ import (
 //     asked: adding up per-key partial sums changes the order of
 //     floating-point additions, which is only worth it when it saves a
 //     scan.
-//   - Aggregations a query is about to evaluate (SUMMARIZECOLUMNS and ROW
-//     announce the aggregations of their expressions) ride along on the
-//     first scan of their table, so that the measures of a visual share
-//     one pass over the rows.
+//   - Aggregations a query is about to evaluate (SUMMARIZECOLUMNS, ROW
+//     and ADDCOLUMNS announce the aggregations of their expressions) ride
+//     along on the first scan of their table, so that the measures of a
+//     visual share one pass over the rows.
 
 // maxRawCard bounds the dictionary of a foreign key that a scan groups by
 // raw ids instead of the requested attributes: beyond it the groups no

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,5 +74,60 @@ func TestScanCacheIncompleteEntry(t *testing.T) {
 	// An aggregate the scan did not compute is not answered.
 	if _, ok := e.derive(e.group, []colstore.Agg{{Op: colstore.Sum, Col: 1}}); ok {
 		t.Error("derived an aggregate the scan did not compute")
+	}
+}
+
+// The measures of a query share scans of the fact table: the storage
+// requests a query issues, counted by QueryStats.
+func TestScanCacheSharesScans(t *testing.T) {
+	m := parseScript(t, "testdata/scancache.test").build(t)
+	tests := []struct {
+		name  string
+		query string
+		sales int // scans of Sales
+	}{
+		{
+			name: "a visual with a total: one scan for every measure and level",
+			query: `EVALUATE SUMMARIZECOLUMNS(ROLLUPADDISSUBTOTAL(Product[Category], "IsTotal"), TREATAS({"Red"}, Product[Color]),
+				"Amount", [Amount], "Per unit", DIVIDE([Amount], [Units]), "Lines", [Lines])`,
+			sales: 1,
+		},
+		{
+			name:  "a measure and the same measure last year by month: one scan",
+			query: `EVALUATE SUMMARIZECOLUMNS('Date'[Year], 'Date'[Month], "Amount", [Amount], "LY", [Amount LY], "Growth", DIVIDE([Amount] - [Amount LY], [Amount LY]))`,
+			sales: 1,
+		},
+		{
+			name:  "grand totals in one row: one scan",
+			query: `EVALUATE ROW("Amount", [Amount], "Units", [Units], "Lines", [Lines], "Channels", [Channels])`,
+			sales: 1,
+		},
+		{
+			name:  "a distinct count next to a sum: one scan",
+			query: `EVALUATE SUMMARIZECOLUMNS(Product[Category], "Amount", [Amount], "Channels", [Channels])`,
+			sales: 1,
+		},
+		{
+			name:  "a distinct count and its total cannot roll up: two scans",
+			query: `EVALUATE SUMMARIZECOLUMNS(ROLLUPADDISSUBTOTAL(Product[Category], "IsTotal"), "Channels", [Channels])`,
+			sales: 2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &QueryStats{}
+			if _, err := m.Query(t.Context(), tc.query, QueryOptions{Stats: st}); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, l := range st.Log {
+				if strings.HasPrefix(l, "scan Sales:") {
+					n++
+				}
+			}
+			if n != tc.sales {
+				t.Errorf("%d scans of Sales, want %d:\n%s", n, tc.sales, strings.Join(st.Log, "\n"))
+			}
+		})
 	}
 }
