@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -189,33 +190,53 @@ func compareReference(m *engine.Model, ref *enginetest.Reference, q enginetest.Q
 	return nil
 }
 
-// sameRows compares two results, rows in any order.
+// sameRows compares two results, rows in any order, numbers within a
+// relative 1e-9: the two evaluations may add the same numbers in another
+// order.
 func sameRows(a, b *engine.Result) string {
 	ra, rb := a.Tables[0].Rows, b.Tables[0].Rows
 	if len(ra) != len(rb) {
 		return fmt.Sprintf("%d rows set at a time, %d group by group", len(ra), len(rb))
 	}
-	key := func(r []value.Value) string {
+	isNumber := func(v value.Value) bool { return v.Type() != value.String && !v.IsBlank() }
+	// Rows are bucketed by their other values, then matched by numbers.
+	bucket := func(r []value.Value) string {
 		var parts []string
 		for _, v := range r {
-			if f, ok := v.Number(); ok && v.Type() != value.String && !v.IsBlank() {
-				parts = append(parts, fmt.Sprintf("%.9g", f))
+			if isNumber(v) {
+				parts = append(parts, "#")
 			} else {
 				parts = append(parts, v.String())
 			}
 		}
 		return strings.Join(parts, "|")
 	}
-	seen := map[string]int{}
+	near := func(x, y []value.Value) bool {
+		for i := range x {
+			if !isNumber(x[i]) {
+				continue
+			}
+			f, _ := x[i].Number()
+			g, _ := y[i].Number()
+			if math.Abs(f-g) > 1e-9*math.Max(1, math.Abs(f)) {
+				return false
+			}
+		}
+		return true
+	}
+	unmatched := map[string][][]value.Value{}
 	for _, r := range ra {
-		seen[key(r)]++
+		k := bucket(r)
+		unmatched[k] = append(unmatched[k], r)
 	}
 	for _, r := range rb {
-		k := key(r)
-		if seen[k] == 0 {
-			return "group by group has a row set at a time lacks: " + k
+		k := bucket(r)
+		rows := unmatched[k]
+		i := slices.IndexFunc(rows, func(x []value.Value) bool { return near(x, r) })
+		if i < 0 {
+			return "group by group has a row set at a time lacks: " + fmt.Sprint(r)
 		}
-		seen[k]--
+		unmatched[k] = slices.Delete(rows, i, i+1)
 	}
 	return ""
 }
