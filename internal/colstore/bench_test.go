@@ -19,11 +19,17 @@ var (
 )
 
 // benchTable builds a 10-million-row fact table: product key (10k),
-// customer key (200k), quantity (1..10) and amount (currency in cents).
+// customer key (200k), quantity (1..10), amount (currency in cents, value
+// encoded) and net price (currency, 32,768 prices spread too thinly for
+// value encoding, so a list dictionary as real prices get).
 func benchTable(b *testing.B) *Table {
 	benchOnce.Do(func() {
 		rng := rand.New(rand.NewPCG(1, 1))
-		specs := []ColumnSpec{{"ProductKey", value.Integer}, {"CustomerKey", value.Integer}, {"Quantity", value.Integer}, {"Amount", value.Currency}}
+		specs := []ColumnSpec{{"ProductKey", value.Integer}, {"CustomerKey", value.Integer}, {"Quantity", value.Integer}, {"Amount", value.Currency}, {"NetPrice", value.Currency}}
+		prices := make([]int64, 32768)
+		for i := range prices {
+			prices[i] = int64(rng.IntN(1<<22)) * 100
+		}
 		bl := NewBuilder(specs, BuilderOptions{})
 		rows := 10_000_000
 		if s := os.Getenv("MERIDIAN_BENCH_ROWS"); s != "" {
@@ -34,6 +40,7 @@ func benchTable(b *testing.B) *Table {
 			bl.Int(1, int64(rng.IntN(200000)))
 			bl.Int(2, int64(1+rng.IntN(10)))
 			bl.Currency(3, int64(rng.IntN(100000))*100)
+			bl.Currency(4, prices[rng.IntN(len(prices))])
 			_ = bl.EndRow()
 		}
 		ch, _ := bl.Finish()
@@ -112,6 +119,15 @@ func BenchmarkScanDistinctCustomersFiltered(b *testing.B) {
 func BenchmarkScanTotals(b *testing.B) {
 	t := benchTable(b)
 	e := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprCol, Col: 3}}}
+	s := &Scan{Table: t, Aggs: []Agg{{Op: Sum, Expr: e}, {Op: Sum, Col: 2}, {Op: CountRows}}}
+	runScan(b, s)
+}
+
+// BenchmarkScanTotalsList is BenchmarkScanTotals with a product of the
+// small quantity column and a price column on a list dictionary.
+func BenchmarkScanTotalsList(b *testing.B) {
+	t := benchTable(b)
+	e := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 2}, {Op: ExprCol, Col: 4}}}
 	s := &Scan{Table: t, Aggs: []Agg{{Op: Sum, Expr: e}, {Op: Sum, Col: 2}, {Op: CountRows}}}
 	runScan(b, s)
 }

@@ -54,41 +54,73 @@ func (st *scanState) totalBlock(sel []uint16, all bool, n int) {
 		ids = ids[:m]
 		d := p.Table.Columns[agg.Col].Dict
 		if as.isum != nil && d.Kind == DictRange && agg.Op == Sum {
-			var s int64
-			zeros := 0
-			for _, id := range ids {
-				s += int64(id)
-				zeros += b2i(id == 0)
-			}
-			as.isum[0] += s
+			sum, zeros := sumIDs(ids)
+			as.isum[0] += sum
 			as.count[0] += int64(m - zeros)
 			continue
 		}
-		var zeros int
-		for _, id := range ids {
-			zeros += b2i(id == 0)
-		}
-		as.count[0] += int64(m - zeros)
+		as.count[0] += int64(m - countZeroIDs(ids))
 		switch {
 		case agg.Op == CountValues:
 		case as.isum != nil:
-			var s int64
-			vals := d.Ints
-			for _, id := range ids {
-				if id != 0 {
-					s += vals[id-1]
-				}
-			}
-			as.isum[0] += s
+			as.isum[0] += sumListInts(ids, d.Ints)
 		default:
-			lut := d.Floats64()
-			acc := as.sum[0]
-			for _, id := range ids {
-				acc += lut[id]
-			}
-			as.sum[0] = acc
+			as.sum[0] = sumLUT(ids, d.Floats64(), as.sum[0])
 		}
 	}
+}
+
+// The loops below are functions of their own so that their running
+// totals stay in registers: inside totalBlock the compiler spills them,
+// and every row then waits on a store and reload of the previous total.
+
+// sumIDs returns the sum of ids and how many of them are 0 (BLANK).
+func sumIDs(ids []uint32) (sum int64, zeros int) {
+	var s0, s1 int64
+	var z0, z1 int
+	j := 0
+	for ; j+2 <= len(ids); j += 2 {
+		a, b := ids[j], ids[j+1]
+		s0 += int64(a)
+		s1 += int64(b)
+		z0 += b2i(a == 0)
+		z1 += b2i(b == 0)
+	}
+	if j < len(ids) {
+		s0 += int64(ids[j])
+		z0 += b2i(ids[j] == 0)
+	}
+	return s0 + s1, z0 + z1
+}
+
+// countZeroIDs returns how many ids are 0 (BLANK).
+func countZeroIDs(ids []uint32) int {
+	z := 0
+	for _, id := range ids {
+		z += b2i(id == 0)
+	}
+	return z
+}
+
+// sumListInts returns the sum of the values of ids in a list dictionary's
+// integers (id i holds vals[i-1]; id 0 is BLANK and adds nothing).
+func sumListInts(ids []uint32, vals []int64) int64 {
+	var s int64
+	for _, id := range ids {
+		if id != 0 {
+			s += vals[id-1]
+		}
+	}
+	return s
+}
+
+// sumLUT adds the values of ids through a lookup table to acc, in row
+// order.
+func sumLUT(ids []uint32, lut []float64, acc float64) float64 {
+	for _, id := range ids {
+		acc += lut[id]
+	}
+	return acc
 }
 
 // mulTotal adds the products of two columns' values over the rows of a
