@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,7 +31,16 @@ var (
 const benchRows = 10_000_000
 
 func starModel(b *testing.B) *Model {
-	benchOnce.Do(func() { benchModel, benchErr = buildStar(benchRows) })
+	benchOnce.Do(func() {
+		rows := int64(benchRows)
+		if s := os.Getenv("MERIDIAN_BENCH_ROWS"); s != "" {
+			if rows, benchErr = strconv.ParseInt(s, 10, 64); benchErr != nil {
+				benchErr = fmt.Errorf("MERIDIAN_BENCH_ROWS: %w", benchErr)
+				return
+			}
+		}
+		benchModel, benchErr = buildStar(rows)
+	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
