@@ -187,6 +187,14 @@ type plan struct {
 	// plain column counts only its BLANK rows (as negatives) and finish
 	// adds the group's rows.
 	deferCount bool
+	// foldSum pairs, for totals (fast scans without groups), a SUM of a
+	// value-encoded column with a SUMX of a product of that column and
+	// another (SUM(Quantity) beside SUMX(Quantity * Price)): the product's
+	// loop, which reads the column's ids anyway, sums them too. foldSum[a]
+	// is the index of the SUM the product aggregate a also computes, or -1;
+	// folded[a] marks the SUMs done that way.
+	foldSum []int
+	folded  []bool
 }
 
 func (s *Scan) plan() (*plan, error) {
@@ -278,6 +286,9 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	p.deferCount = p.fast && len(s.Group) > 0
+	if p.fast && len(s.Group) == 0 {
+		p.planFolds()
+	}
 	p.order = filterOrder(s.Filters, t)
 	for c := range used {
 		p.aggCols = append(p.aggCols, c)

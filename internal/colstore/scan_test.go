@@ -114,6 +114,11 @@ func TestScanMatchesNaive(t *testing.T) {
 		fused := iter%2 == 1
 		if fused {
 			mul := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 1}, {Op: ExprCol, Col: 2}}}
+			if iter%4 == 3 {
+				// The summed column second: totals fold SUM(Amount) into
+				// the product's loop either way.
+				mul.Args[0], mul.Args[1] = mul.Args[1], mul.Args[0]
+			}
 			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}, {Op: Sum, Expr: mul}}
 		}
 		res, err := s.Run(context.Background())
