@@ -195,6 +195,9 @@ type plan struct {
 	// folded[a] marks the SUMs done that way.
 	foldSum []int
 	folded  []bool
+	// intMul holds, for totals, the product aggregates computed exactly in
+	// integers from the ids of two value-encoded columns (no lookup).
+	intMul []*intProduct
 }
 
 func (s *Scan) plan() (*plan, error) {

@@ -119,7 +119,10 @@ func TestScanMatchesNaive(t *testing.T) {
 				// the product's loop either way.
 				mul.Args[0], mul.Args[1] = mul.Args[1], mul.Args[0]
 			}
-			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}, {Op: Sum, Expr: mul}}
+			// Key × Amount: two value-encoded integer columns, which
+			// totals multiply exactly in integers from the ids.
+			mulK := &Expr{Op: ExprMul, Args: []*Expr{{Op: ExprCol, Col: 0}, {Op: ExprCol, Col: 1}}}
+			s.Aggs = []Agg{{Op: CountRows}, {Op: Sum, Col: 1}, {Op: Sum, Col: 2}, {Op: CountValues, Col: 2}, {Op: Sum, Expr: expr}, {Op: Sum, Expr: mul}, {Op: Sum, Expr: mulK}}
 		}
 		res, err := s.Run(context.Background())
 		if err != nil {
@@ -134,7 +137,8 @@ func TestScanMatchesNaive(t *testing.T) {
 			rows, n1, n2, cnt2 int64
 			sum1               int64
 			sum2, sumE, sumM   float64
-			nE                 int64
+			sumK               float64
+			nE, nK             int64
 			min3               string
 			has3               bool
 			max1               int64
@@ -200,6 +204,10 @@ func TestScanMatchesNaive(t *testing.T) {
 			if !amt.IsBlank() && !rate.IsBlank() {
 				a.sumM += float64(amt.AsInt()) / 10000 * rate.AsFloat()
 			}
+			if !amt.IsBlank() && !key.IsBlank() {
+				a.sumK += float64(key.AsInt()) * float64(amt.AsInt()) / 10000
+				a.nK++
+			}
 		}
 		if res.Groups != len(naive) {
 			t.Fatalf("iter %d: %d groups, naive %d", iter, res.Groups, len(naive))
@@ -234,6 +242,10 @@ func TestScanMatchesNaive(t *testing.T) {
 				if math.Abs(res.Aggs[5].Sum[g]-a.sumM) > 1e-6*math.Max(1, math.Abs(a.sumM)) {
 					t.Fatalf("iter %d group %q fused product = %v, want %v", iter, k, res.Aggs[5].Sum[g], a.sumM)
 				}
+				if math.Abs(res.Aggs[6].Sum[g]-a.sumK) > 1e-9*math.Max(1, math.Abs(a.sumK)) {
+					t.Fatalf("iter %d group %q fused product of keys = %v, want %v", iter, k, res.Aggs[6].Sum[g], a.sumK)
+				}
+				check("count of key products", res.Aggs[6].Count[g], a.nK)
 				continue
 			}
 			if a.has3 {

@@ -1,5 +1,11 @@
 package colstore
 
+import (
+	"math"
+
+	"github.com/meridian-olap/meridian/internal/value"
+)
+
 // totalBlock is fastBlock for a scan without group keys. Every row goes
 // to the one group, so the aggregates accumulate in local variables: a
 // running total kept in memory makes each row wait for the store of the
@@ -19,6 +25,18 @@ func (st *scanState) totalBlock(sel []uint16, all bool, n int) {
 		if agg.Expr != nil {
 			ce := p.exprs[a]
 			if mc := ce.mulCols(); mc != nil {
+				if im := p.intMul; im != nil && im[a] != nil {
+					q := im[a]
+					prod, c, iz := mulIntTotal(st.ids[mc.a.Col], st.ids[mc.b.Col], q.ca, q.cb, sel, all, n)
+					as.sum[0] += float64(prod*q.mult) / q.div
+					as.count[0] += c
+					if f := p.foldSum; f != nil && f[a] >= 0 {
+						fs := &st.aggs[f[a]]
+						fs.isum[0] += int64(iz & (1<<44 - 1))
+						fs.count[0] += int64(m - int(iz>>44))
+					}
+					continue
+				}
 				if f := p.foldSum; f != nil && f[a] >= 0 {
 					// The SUM of column a's ids comes along.
 					fs := &st.aggs[f[a]]
@@ -171,6 +189,89 @@ func (p *plan) planFolds() {
 		}
 	}
 	p.foldSum, p.folded = foldSum, folded
+	for a := range p.Aggs {
+		if q := newIntProduct(p.Table, p.exprs[a].mulCols()); q != nil {
+			if p.intMul == nil {
+				p.intMul = make([]*intProduct, len(p.Aggs))
+			}
+			p.intMul[a] = q
+		}
+	}
+}
+
+// intProduct is a product of two value-encoded integer (or currency)
+// columns: the values of ids x and y are (ca+x)×ka and (cb+y)×kb, so a
+// block's products sum exactly in integers as mult×Σ(ca+x)(cb+y), and
+// the float total is that over div (the currency scale per currency
+// operand).
+type intProduct struct {
+	ca, cb int64
+	mult   int64
+	div    float64
+}
+
+// newIntProduct returns the integer form of a product of two columns, or
+// nil when it does not apply: an operand with a lookup of its own, a list
+// dictionary, a non-integer type, or values so large that a block's sum
+// could overflow.
+func newIntProduct(t *Table, mc *mulPair) *intProduct {
+	if mc == nil || mc.a.LUT != nil || mc.b.LUT != nil || mc.a.LUTBlank != nil || mc.b.LUTBlank != nil {
+		return nil
+	}
+	q := &intProduct{mult: 1, div: 1}
+	var bound float64 = blockRows
+	for i, e := range []*Expr{mc.a, mc.b} {
+		d := t.Columns[e.Col].Dict
+		if d.Kind != DictRange || !d.IsExactInt() || d.Exp < 0 || int(d.Exp) >= len(ipow10) || d.N == 0 {
+			return nil
+		}
+		k := ipow10[d.Exp]
+		lo, hi := float64(d.Base), float64(d.Base)+float64(d.N-1)
+		bound *= max(math.Abs(lo), math.Abs(hi)) * float64(k)
+		if i == 0 {
+			q.ca = d.Base - 1
+		} else {
+			q.cb = d.Base - 1
+		}
+		q.mult *= k
+		if d.Type == value.Currency {
+			q.div *= value.CurrencyScale
+		}
+	}
+	// Every partial sum of a block, times mult, must stay well inside
+	// int64.
+	if bound >= 1<<62 {
+		return nil
+	}
+	return q
+}
+
+// mulIntTotal sums (ca+x)×(cb+y) over the rows (all n, or those in sel)
+// where neither id is 0 (BLANK), counts those rows, and like mulSumTotal
+// returns the sum of ia's ids (below bit 44) and its zeros (from bit 44)
+// in one word.
+func mulIntTotal(ia, ib []uint32, ca, cb int64, sel []uint16, all bool, n int) (prod, c int64, iz uint64) {
+	if !all {
+		for _, i := range sel {
+			x, y := ia[i], ib[i]
+			iz += uint64(x) + uint64(b2i(x == 0))<<44
+			if x != 0 && y != 0 {
+				prod += (ca + int64(x)) * (cb + int64(y))
+				c++
+			}
+		}
+		return prod, c, iz
+	}
+	ib = ib[:len(ia[:n])]
+	for j, x := range ia[:n] {
+		y := ib[j]
+		iz += uint64(x) + uint64(b2i(x == 0))<<44
+		if x != 0 && y != 0 {
+			prod += (ca + int64(x)) * (cb + int64(y))
+			c++
+		}
+	}
+	return prod, c, iz
 }
 
 // mulSumTotal is mulTotal for operands without blank sets that also
