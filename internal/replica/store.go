@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -217,25 +219,68 @@ type PointerResult struct {
 // damaged database does not hide the others; the error is for a store
 // that cannot be listed.
 func (s *Store) Pointers(ctx context.Context) ([]PointerResult, error) {
+	// A listing is not a snapshot: a rename writes the new name's pointer,
+	// then the old name's tombstone, and a listing taken before the first
+	// whose reads come after the second sees neither name live. So when a
+	// tombstone was read, the names are listed again, and the whole read
+	// is done again if new ones appeared meanwhile.
 	var out []PointerResult
+	for range 5 {
+		var tombstone bool
+		var err error
+		out, tombstone, err = s.readPointers(ctx)
+		if err != nil || !tombstone {
+			return out, err
+		}
+		keys, err := s.pointerKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range out {
+			delete(keys, r.Key)
+		}
+		if len(keys) == 0 {
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// pointerKeys lists the database keys that have a pointer.
+func (s *Store) pointerKeys(ctx context.Context) (map[string]bool, error) {
+	keys := map[string]bool{}
 	for e, err := range s.b.List(ctx, s.name(databasesDir)) {
 		if err != nil {
 			return nil, fmt.Errorf("list databases in %s: %w", s, err)
 		}
-		key, ok := parsePointerName(strings.TrimPrefix(e.Name, s.prefix))
-		if !ok {
-			continue
+		if key, ok := parsePointerName(strings.TrimPrefix(e.Name, s.prefix)); ok {
+			keys[key] = true
 		}
+	}
+	return keys, nil
+}
+
+// readPointers lists the pointers and reads each; tombstone says whether
+// one of them was a tombstone.
+func (s *Store) readPointers(ctx context.Context) (out []PointerResult, tombstone bool, err error) {
+	keys, err := s.pointerKeys(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, key := range slices.Sorted(maps.Keys(keys)) {
 		p, etag, err := s.readPointer(ctx, key)
 		if err == nil && p == nil {
 			continue // deleted from the store between the listing and the read
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("list databases in %s: %w", s, ctx.Err())
+			return nil, false, fmt.Errorf("list databases in %s: %w", s, ctx.Err())
+		}
+		if p != nil && p.Deleted {
+			tombstone = true
 		}
 		out = append(out, PointerResult{Key: key, Pointer: p, ETag: etag, Err: err})
 	}
-	return out, nil
+	return out, tombstone, nil
 }
 
 // maxManifestSize bounds a manifest read from the store: one object
