@@ -446,8 +446,9 @@ func decodeSegment(b []byte) (Segment, error) {
 			return Segment{}, fmt.Errorf("%w: segment has %d bytes of ids, want %d", ErrCorrupt, len(r.b), nw*8)
 		}
 		words = make([]uint64, nw)
+		b := r.need(nw * 8) // the length was checked above
 		for i := range words {
-			words[i] = r.u64()
+			words[i] = binary.LittleEndian.Uint64(b[8*i:])
 		}
 	}
 	if err := r.end(); err != nil {
@@ -458,14 +459,20 @@ func decodeSegment(b []byte) (Segment, error) {
 	}
 	s := Segment{Packed: Packed{Width: width, N: n, Words: words}, MaxID: maxID}
 	// The stored maximum must bound every id: scans index arrays by id.
+	// Every id of the width fits when the maximum is the width's largest.
+	if width == 32 || uint64(maxID) >= 1<<width-1 {
+		return s, nil
+	}
 	buf := make([]uint32, min(n, 4096))
 	for off := 0; off < n; off += len(buf) {
 		out := buf[:min(len(buf), n-off)]
 		s.Unpack(off, out)
+		var top uint32
 		for _, id := range out {
-			if id > maxID {
-				return Segment{}, fmt.Errorf("%w: segment holds id %d above its maximum %d", ErrCorrupt, id, maxID)
-			}
+			top = max(top, id)
+		}
+		if top > maxID {
+			return Segment{}, fmt.Errorf("%w: segment holds id %d above its maximum %d", ErrCorrupt, top, maxID)
 		}
 	}
 	return s, nil
