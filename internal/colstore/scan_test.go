@@ -343,3 +343,85 @@ func TestScanPrunesSegments(t *testing.T) {
 		})
 	}
 }
+
+// TestListSumByMappedKey checks a SUM of a list-encoded currency column
+// grouped by a mapped key (the shape of a sum by a dimension attribute)
+// against a naive computation, with BLANK prices, BLANK keys and keys
+// mapped to no group.
+func TestListSumByMappedKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	prices := make([]int64, 40)
+	for i := range prices {
+		prices[i] = rng.Int64N(1 << 40) // wide and sparse: a list dictionary
+	}
+	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
+	for iter := range 20 {
+		rows := 1 + rng.IntN(20000)
+		b := NewBuilder(specs, BuilderOptions{})
+		for range rows {
+			row := []value.Value{value.Int(int64(rng.IntN(30))), value.CurrencyUnits(prices[rng.IntN(len(prices))])}
+			if rng.IntN(10) == 0 {
+				row[1] = value.BlankValue
+			}
+			if rng.IntN(15) == 0 {
+				row[0] = value.BlankValue
+			}
+			if err := b.Append(row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch, _ := b.Finish()
+		tab, err := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: ch}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.Columns[1].Dict.Kind != DictList {
+			t.Fatal("the test needs a list-encoded Price")
+		}
+		kd := tab.Columns[0].Dict
+		keyMap := make([]uint32, kd.Len())
+		for id := range keyMap {
+			k := kd.Value(uint32(id))
+			if id == 0 || k.AsInt() == 7 {
+				keyMap[id] = NoGroup // BLANK and key 7 belong to no group
+				continue
+			}
+			keyMap[id] = uint32(k.AsInt() % 4)
+		}
+		s := &Scan{Table: tab, Group: []GroupKey{{Col: 0, Map: keyMap, Card: 4}}, Aggs: []Agg{{Op: Sum, Col: 1}}}
+		res, err := s.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		type acc struct{ sum, n int64 }
+		naive := map[uint32]*acc{}
+		for r := 0; r < tab.Rows; r++ {
+			k, p := tab.Columns[0].Value(r), tab.Columns[1].Value(r)
+			if k.IsBlank() || k.AsInt() == 7 {
+				continue
+			}
+			g := uint32(k.AsInt() % 4)
+			a := naive[g]
+			if a == nil {
+				a = &acc{}
+				naive[g] = a
+			}
+			if !p.IsBlank() {
+				a.sum += p.AsInt()
+				a.n++
+			}
+		}
+		if res.Groups != len(naive) {
+			t.Fatalf("iter %d: %d groups, naive %d", iter, res.Groups, len(naive))
+		}
+		for g := 0; g < res.Groups; g++ {
+			a := naive[res.Keys[0][g]]
+			if a == nil {
+				t.Fatalf("iter %d: group %d unknown to the naive computation", iter, res.Keys[0][g])
+			}
+			if res.Aggs[0].ISum[g] != a.sum || res.Aggs[0].Count[g] != a.n {
+				t.Fatalf("iter %d group %d: sum %d count %d, want %d %d", iter, res.Keys[0][g], res.Aggs[0].ISum[g], res.Aggs[0].Count[g], a.sum, a.n)
+			}
+		}
+	}
+}
