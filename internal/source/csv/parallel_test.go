@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/meridian-olap/meridian/internal/source"
+	"github.com/meridian-olap/meridian/internal/source/sourcetest"
 	"github.com/meridian-olap/meridian/internal/value"
 )
 
@@ -46,13 +47,13 @@ func TestScanParallelEqualsScan(t *testing.T) {
 	for _, quoted := range []bool{false, true} {
 		t.Run(fmt.Sprint("quoted=", quoted), func(t *testing.T) {
 			s := bigSource(t, writeBig(t, quoted))
-			whole := &recorder{t: t}
+			whole := &sourcetest.Recorder{T: t}
 			if err := s.Scan(context.Background(), whole); err != nil {
 				t.Fatal(err)
 			}
-			pieces := make([]*recorder, 4)
+			pieces := make([]*sourcetest.Recorder, 4)
 			n, err := s.ScanParallel(context.Background(), 4, func(i int) source.Sink {
-				pieces[i] = &recorder{t: t}
+				pieces[i] = &sourcetest.Recorder{T: t}
 				return pieces[i]
 			})
 			if errors.Is(err, source.ErrNotParallel) {
@@ -66,15 +67,15 @@ func TestScanParallelEqualsScan(t *testing.T) {
 			}
 			var got [][]value.Value
 			for _, p := range pieces[:n] {
-				got = append(got, p.rows...)
+				got = append(got, p.Rows...)
 			}
-			if len(got) != len(whole.rows) {
-				t.Fatalf("%d rows in %d pieces, %d read whole", len(got), n, len(whole.rows))
+			if len(got) != len(whole.Rows) {
+				t.Fatalf("%d rows in %d pieces, %d read whole", len(got), n, len(whole.Rows))
 			}
 			for i := range got {
 				for j := range got[i] {
-					if !got[i][j].Equal(whole.rows[i][j]) {
-						t.Fatalf("row %d column %d: %#v, read whole %#v", i, j, got[i][j], whole.rows[i][j])
+					if !got[i][j].Equal(whole.Rows[i][j]) {
+						t.Fatalf("row %d column %d: %#v, read whole %#v", i, j, got[i][j], whole.Rows[i][j])
 					}
 				}
 			}
@@ -99,15 +100,15 @@ func TestScanParallelRefusesCutQuotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := bigSource(t, path)
-	_, err := s.ScanParallel(context.Background(), 2, func(int) source.Sink { return &recorder{t: t} })
+	_, err := s.ScanParallel(context.Background(), 2, func(int) source.Sink { return &sourcetest.Recorder{T: t} })
 	if !errors.Is(err, source.ErrNotParallel) {
 		t.Fatalf("a cut inside a quoted field was accepted: %v", err)
 	}
-	whole := &recorder{t: t}
+	whole := &sourcetest.Recorder{T: t}
 	if err := s.Scan(context.Background(), whole); err != nil {
 		t.Fatal(err)
 	}
-	if len(whole.rows) != 2 {
-		t.Fatalf("read whole: %d rows, want 2", len(whole.rows))
+	if len(whole.Rows) != 2 {
+		t.Fatalf("read whole: %d rows, want 2", len(whole.Rows))
 	}
 }

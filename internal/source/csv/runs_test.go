@@ -9,77 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meridian-olap/meridian/internal/source/sourcetest"
 	"github.com/meridian-olap/meridian/internal/value"
 )
-
-// runRecorder is a RunSink keeping rows as values; it checks that every
-// column of a run gets exactly the run's values.
-type runRecorder struct {
-	t     *testing.T
-	rows  [][]value.Value
-	cols  [][]value.Value
-	runs  int
-	fail  error
-	ncols int
-}
-
-func (r *runRecorder) col(c int, v value.Value) {
-	for len(r.cols) <= c {
-		r.cols = append(r.cols, nil)
-	}
-	r.cols[c] = append(r.cols[c], v)
-}
-
-func (r *runRecorder) Blank(c int)             { r.col(c, value.BlankValue) }
-func (r *runRecorder) Int(c int, v int64)      { r.col(c, value.Int(v)) }
-func (r *runRecorder) Float(c int, v float64)  { r.col(c, value.Float(v)) }
-func (r *runRecorder) Currency(c int, u int64) { r.col(c, value.CurrencyUnits(u)) }
-func (r *runRecorder) Bool(c int, v bool)      { r.col(c, value.Bool(v)) }
-func (r *runRecorder) Date(c int, ole float64) { r.col(c, value.Date(ole)) }
-func (r *runRecorder) String(c int, b []byte)  { r.col(c, value.Str(string(b))) }
-func (r *runRecorder) Ints(c int, v []int64) {
-	r.runs++
-	for _, x := range v {
-		r.Int(c, x)
-	}
-}
-func (r *runRecorder) Floats(c int, v []float64) {
-	r.runs++
-	for _, x := range v {
-		r.Float(c, x)
-	}
-}
-func (r *runRecorder) Currencies(c int, u []int64) {
-	r.runs++
-	for _, x := range u {
-		r.Currency(c, x)
-	}
-}
-func (r *runRecorder) Dates(c int, v []float64) {
-	r.runs++
-	for _, x := range v {
-		r.Date(c, x)
-	}
-}
-func (r *runRecorder) EndRow() error { return r.EndRows(1) }
-func (r *runRecorder) EndRows(n int) error {
-	for c := range r.ncols {
-		if c >= len(r.cols) || len(r.cols[c]) != n {
-			r.t.Fatalf("column %d got the wrong number of values in a run of %d rows", c, n)
-		}
-	}
-	for i := 0; i < n; i++ {
-		row := make([]value.Value, r.ncols)
-		for c := range row {
-			row[c] = r.cols[c][i]
-		}
-		r.rows = append(r.rows, row)
-	}
-	for c := range r.cols {
-		r.cols[c] = r.cols[c][:0]
-	}
-	return r.fail
-}
 
 // TestRunsEqualRows reads files once row by row and once in runs and
 // checks that both give the same rows, or the same error.
@@ -118,9 +50,9 @@ func TestRunsEqualRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows := &recorder{t: t, fail: tc.fail}
+			rows := &sourcetest.Recorder{T: t, Fail: tc.fail}
 			errRows := src.Scan(context.Background(), rows)
-			runs := &runRecorder{t: t, fail: tc.fail, ncols: len(cols)}
+			runs := &sourcetest.RunRecorder{T: t, Fail: tc.fail, NCols: len(cols)}
 			errRuns := src.Scan(context.Background(), runs)
 			if tc.wantErr {
 				if errRows == nil || errRuns == nil {
@@ -138,13 +70,13 @@ func TestRunsEqualRows(t *testing.T) {
 			if errRows != nil || errRuns != nil {
 				t.Fatalf("errors: row by row %v, runs %v", errRows, errRuns)
 			}
-			if runs.runs == 0 {
+			if runs.Runs == 0 {
 				t.Error("no column was passed in runs")
 			}
-			if len(rows.rows) != 2500 {
-				t.Fatalf("%d rows, want 2500", len(rows.rows))
+			if len(rows.Rows) != 2500 {
+				t.Fatalf("%d rows, want 2500", len(rows.Rows))
 			}
-			if diff := cmp.Diff(rows.rows, runs.rows, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
+			if diff := cmp.Diff(rows.Rows, runs.Rows, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
 				t.Errorf("runs differ from rows (-rows +runs):\n%s", diff)
 			}
 		})

@@ -11,37 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridian-olap/meridian/internal/source"
+	"github.com/meridian-olap/meridian/internal/source/sourcetest"
 	"github.com/meridian-olap/meridian/internal/value"
 )
-
-// recorder is a sink that keeps every row as values, and checks that the
-// source calls it once per column in order.
-type recorder struct {
-	t    *testing.T
-	rows [][]value.Value
-	cur  []value.Value
-	fail error // returned by EndRow when set
-}
-
-func (r *recorder) put(col int, v value.Value) {
-	if col != len(r.cur) {
-		r.t.Fatalf("sink called for column %d, want %d", col, len(r.cur))
-	}
-	r.cur = append(r.cur, v)
-}
-
-func (r *recorder) Blank(col int)                 { r.put(col, value.BlankValue) }
-func (r *recorder) Int(col int, v int64)          { r.put(col, value.Int(v)) }
-func (r *recorder) Float(col int, v float64)      { r.put(col, value.Float(v)) }
-func (r *recorder) Currency(col int, units int64) { r.put(col, value.CurrencyUnits(units)) }
-func (r *recorder) Bool(col int, v bool)          { r.put(col, value.Bool(v)) }
-func (r *recorder) Date(col int, ole float64)     { r.put(col, value.Date(ole)) }
-func (r *recorder) String(col int, b []byte)      { r.put(col, value.Str(string(b))) }
-func (r *recorder) EndRow() error {
-	r.rows = append(r.rows, r.cur)
-	r.cur = nil
-	return r.fail
-}
 
 func textOpen(s string) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
@@ -115,11 +87,11 @@ func TestSourceScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			for pass := range 2 { // Scan starts over each time
-				rec := &recorder{t: t}
+				rec := &sourcetest.Recorder{T: t}
 				if err := src.Scan(context.Background(), rec); err != nil {
 					t.Fatalf("pass %d: %v", pass, err)
 				}
-				if diff := cmp.Diff(tt.want, rec.rows, cmp.Comparer(func(a, b value.Value) bool {
+				if diff := cmp.Diff(tt.want, rec.Rows, cmp.Comparer(func(a, b value.Value) bool {
 					return a.Type() == b.Type() && (a.Equal(b) && a.String() == b.String())
 				})); diff != "" {
 					t.Errorf("pass %d: rows differ (-want +got):\n%s", pass, diff)
@@ -204,7 +176,7 @@ func TestSourceErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = src.Scan(context.Background(), &recorder{t: t})
+			err = src.Scan(context.Background(), &sourcetest.Recorder{T: t})
 			if err == nil {
 				t.Fatalf("Scan: no error, want %q", tt.err)
 			}
@@ -224,7 +196,7 @@ func TestSourceSinkError(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("dictionary full")
-	err = src.Scan(context.Background(), &recorder{t: t, fail: boom})
+	err = src.Scan(context.Background(), &sourcetest.Recorder{T: t, Fail: boom})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "s.csv line 1: dictionary full") {
 		t.Errorf("Scan = %v, want the sink's error at line 1", err)
 	}
@@ -236,7 +208,7 @@ func TestSourceOpenError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Scan(context.Background(), &recorder{t: t}); !errors.Is(err, boom) {
+	if err := src.Scan(context.Background(), &sourcetest.Recorder{T: t}); !errors.Is(err, boom) {
 		t.Errorf("Scan = %v, want %v", err, boom)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/meridian-olap/meridian/internal/source"
+	"github.com/meridian-olap/meridian/internal/source/sourcetest"
 	"github.com/meridian-olap/meridian/internal/value"
 )
 
@@ -54,13 +55,13 @@ func TestScanParallelEqualsScan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			whole := &recorder{t: t}
+			whole := &sourcetest.Recorder{T: t}
 			if err := src.Scan(context.Background(), whole); err != nil {
 				t.Fatal(err)
 			}
-			recs := make([]*recorder, tc.n)
+			recs := make([]*sourcetest.Recorder, tc.n)
 			used, err := src.ScanParallel(context.Background(), tc.n, func(i int) source.Sink {
-				recs[i] = &recorder{t: t}
+				recs[i] = &sourcetest.Recorder{T: t}
 				return recs[i]
 			})
 			if err != nil {
@@ -71,12 +72,12 @@ func TestScanParallelEqualsScan(t *testing.T) {
 			}
 			var got [][]value.Value
 			for _, r := range recs[:used] {
-				if len(r.rows) == 0 {
+				if len(r.Rows) == 0 {
 					t.Errorf("a piece holds no rows")
 				}
-				got = append(got, r.rows...)
+				got = append(got, r.Rows...)
 			}
-			if diff := cmp.Diff(whole.rows, got, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
+			if diff := cmp.Diff(whole.Rows, got, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
 				t.Errorf("pieces differ from one scan (-scan +pieces):\n%s", diff)
 			}
 		})
@@ -108,7 +109,7 @@ func TestScanParallelDeclines(t *testing.T) {
 		{name: "in memory", cfg: Config{Name: "mem", Open: bytesOpen(many)}},
 		{name: "skip", cfg: Config{Name: "many", Open: osOpen(filepath.Join(dir, "many")), Skip: 1}},
 		{name: "sink error", cfg: Config{Name: "many", Open: osOpen(filepath.Join(dir, "many"))},
-			sink: func(int) source.Sink { return &recorder{t: t, fail: errors.New("no")} }},
+			sink: func(int) source.Sink { return &sourcetest.Recorder{T: t, Fail: errors.New("no")} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Schema, tc.cfg.Columns = fields, all(fields)
@@ -118,77 +119,13 @@ func TestScanParallelDeclines(t *testing.T) {
 			}
 			sink := tc.sink
 			if sink == nil {
-				sink = func(int) source.Sink { return &recorder{t: t} }
+				sink = func(int) source.Sink { return &sourcetest.Recorder{T: t} }
 			}
 			if _, err := src.ScanParallel(context.Background(), 2, sink); !errors.Is(err, source.ErrNotParallel) {
 				t.Errorf("ScanParallel = %v, want ErrNotParallel", err)
 			}
 		})
 	}
-}
-
-// runRecorder is a RunSink keeping rows as values. It checks that every
-// column of a run gets exactly the run's values.
-type runRecorder struct {
-	recorder
-	cols [][]value.Value
-	runs int
-}
-
-func (r *runRecorder) col(c int, v value.Value) {
-	for len(r.cols) <= c {
-		r.cols = append(r.cols, nil)
-	}
-	r.cols[c] = append(r.cols[c], v)
-}
-
-func (r *runRecorder) Blank(c int)             { r.col(c, value.BlankValue) }
-func (r *runRecorder) Int(c int, v int64)      { r.col(c, value.Int(v)) }
-func (r *runRecorder) Float(c int, v float64)  { r.col(c, value.Float(v)) }
-func (r *runRecorder) Currency(c int, u int64) { r.col(c, value.CurrencyUnits(u)) }
-func (r *runRecorder) Bool(c int, v bool)      { r.col(c, value.Bool(v)) }
-func (r *runRecorder) Date(c int, ole float64) { r.col(c, value.Date(ole)) }
-func (r *runRecorder) String(c int, b []byte)  { r.col(c, value.Str(string(b))) }
-func (r *runRecorder) Ints(c int, v []int64) {
-	r.runs++
-	for _, x := range v {
-		r.Int(c, x)
-	}
-}
-func (r *runRecorder) Floats(c int, v []float64) {
-	r.runs++
-	for _, x := range v {
-		r.Float(c, x)
-	}
-}
-func (r *runRecorder) Currencies(c int, u []int64) {
-	r.runs++
-	for _, x := range u {
-		r.Currency(c, x)
-	}
-}
-func (r *runRecorder) Dates(c int, v []float64) {
-	r.runs++
-	for _, x := range v {
-		r.Date(c, x)
-	}
-}
-func (r *runRecorder) EndRow() error { return r.EndRows(1) }
-func (r *runRecorder) EndRows(n int) error {
-	for i := 0; i < n; i++ {
-		row := make([]value.Value, len(r.cols))
-		for c := range r.cols {
-			if len(r.cols[c]) != n {
-				r.t.Fatalf("column %d got %d values in a run of %d rows", c, len(r.cols[c]), n)
-			}
-			row[c] = r.cols[c][i]
-		}
-		r.rows = append(r.rows, row)
-	}
-	for c := range r.cols {
-		r.cols[c] = r.cols[c][:0]
-	}
-	return r.fail
 }
 
 // TestRunsEqualValues reads columns of every fast-path type, plain and
@@ -229,21 +166,21 @@ func TestRunsEqualValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := &recorder{t: t}
+	values := &sourcetest.Recorder{T: t}
 	if err := src.Scan(context.Background(), values); err != nil {
 		t.Fatal(err)
 	}
-	runs := &runRecorder{recorder: recorder{t: t}}
+	runs := &sourcetest.RunRecorder{T: t}
 	if err := src.Scan(context.Background(), runs); err != nil {
 		t.Fatal(err)
 	}
-	if runs.runs == 0 {
+	if runs.Runs == 0 {
 		t.Error("no column was passed in runs")
 	}
-	if len(values.rows) != rows {
-		t.Fatalf("%d rows, want %d", len(values.rows), rows)
+	if len(values.Rows) != rows {
+		t.Fatalf("%d rows, want %d", len(values.Rows), rows)
 	}
-	if diff := cmp.Diff(values.rows, runs.rows, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
+	if diff := cmp.Diff(values.Rows, runs.Rows, cmp.Comparer(func(a, b value.Value) bool { return a.GoString() == b.GoString() })); diff != "" {
 		t.Errorf("runs differ from values (-values +runs):\n%s", diff)
 	}
 }

@@ -15,37 +15,9 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 
 	"github.com/meridian-olap/meridian/internal/source/csv"
+	"github.com/meridian-olap/meridian/internal/source/sourcetest"
 	"github.com/meridian-olap/meridian/internal/value"
 )
-
-// recorder is a sink that keeps every row as values and checks that the
-// source calls it once per column, in order.
-type recorder struct {
-	t    testing.TB
-	rows [][]value.Value
-	cur  []value.Value
-	fail error
-}
-
-func (r *recorder) put(col int, v value.Value) {
-	if col != len(r.cur) {
-		r.t.Fatalf("sink called for column %d, want %d", col, len(r.cur))
-	}
-	r.cur = append(r.cur, v)
-}
-
-func (r *recorder) Blank(col int)                 { r.put(col, value.BlankValue) }
-func (r *recorder) Int(col int, v int64)          { r.put(col, value.Int(v)) }
-func (r *recorder) Float(col int, v float64)      { r.put(col, value.Float(v)) }
-func (r *recorder) Currency(col int, units int64) { r.put(col, value.CurrencyUnits(units)) }
-func (r *recorder) Bool(col int, v bool)          { r.put(col, value.Bool(v)) }
-func (r *recorder) Date(col int, ole float64)     { r.put(col, value.Date(ole)) }
-func (r *recorder) String(col int, b []byte)      { r.put(col, value.Str(string(b))) }
-func (r *recorder) EndRow() error {
-	r.rows = append(r.rows, r.cur)
-	r.cur = nil
-	return r.fail
-}
 
 // col is a column of a test file: its node and its values, one per row
 // (nil for a null).
@@ -163,9 +135,9 @@ func read(t testing.TB, data []byte, cols func([]Field) []Column, skip int64) ([
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{t: t}
+	rec := &sourcetest.Recorder{T: t}
 	err = src.Scan(ctx, rec)
-	return rec.rows, err
+	return rec.Rows, err
 }
 
 // epoch is 1970-01-01, where Parquet counts dates from.
@@ -472,7 +444,7 @@ func TestScanBadFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = src.Scan(context.Background(), &recorder{t: t})
+		err = src.Scan(context.Background(), &sourcetest.Recorder{T: t})
 		if !errors.Is(err, ErrChanged) {
 			t.Fatalf("got %v, want ErrChanged", err)
 		}
@@ -498,21 +470,21 @@ func TestScanFromDiskAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{t: t}
+	rec := &sourcetest.Recorder{T: t}
 	if err := src.Scan(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.rows) != 5000 || rec.rows[4999][0].AsInt() != 4999 {
-		t.Fatalf("read %d rows", len(rec.rows))
+	if len(rec.Rows) != 5000 || rec.Rows[4999][0].AsInt() != 4999 {
+		t.Fatalf("read %d rows", len(rec.Rows))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := src.Scan(ctx, &recorder{t: t}); !errors.Is(err, context.Canceled) {
+	if err := src.Scan(ctx, &sourcetest.Recorder{T: t}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled scan: %v", err)
 	}
 	// The sink's error stops the scan and comes back with the place.
 	stop := errors.New("stop here")
-	err = src.Scan(context.Background(), &recorder{t: t, fail: stop})
+	err = src.Scan(context.Background(), &sourcetest.Recorder{T: t, Fail: stop})
 	if !errors.Is(err, stop) || !strings.Contains(err.Error(), "row group 1, row 1") {
 		t.Fatalf("got %v", err)
 	}
