@@ -71,31 +71,15 @@ func (r *RunRecorder) Bool(c int, v bool)      { r.col(c, value.Bool(v)) }
 func (r *RunRecorder) Date(c int, ole float64) { r.col(c, value.Date(ole)) }
 func (r *RunRecorder) String(c int, b []byte)  { r.col(c, value.Str(string(b))) }
 
-func (r *RunRecorder) Ints(c int, v []int64) {
-	r.Runs++
-	for _, x := range v {
-		r.Int(c, x)
-	}
-}
+func (r *RunRecorder) Ints(c int, v []int64)       { addRun(r, c, v, value.Int) }
+func (r *RunRecorder) Floats(c int, v []float64)   { addRun(r, c, v, value.Float) }
+func (r *RunRecorder) Currencies(c int, u []int64) { addRun(r, c, u, value.CurrencyUnits) }
+func (r *RunRecorder) Dates(c int, v []float64)    { addRun(r, c, v, value.Date) }
 
-func (r *RunRecorder) Floats(c int, v []float64) {
+func addRun[T any](r *RunRecorder, c int, vs []T, conv func(T) value.Value) {
 	r.Runs++
-	for _, x := range v {
-		r.Float(c, x)
-	}
-}
-
-func (r *RunRecorder) Currencies(c int, u []int64) {
-	r.Runs++
-	for _, x := range u {
-		r.Currency(c, x)
-	}
-}
-
-func (r *RunRecorder) Dates(c int, v []float64) {
-	r.Runs++
-	for _, x := range v {
-		r.Date(c, x)
+	for _, x := range vs {
+		r.col(c, conv(x))
 	}
 }
 
