@@ -17,7 +17,7 @@ import (
 // The benchmarks move a 1 GiB synthetic image (256 objects of 4 MiB,
 // about half compressible) held in memory. Run them with
 //
-//	go test -run XXX -bench . -benchtime 3x ./internal/backup/
+//	go test -run '^$' -bench . -benchtime 3x ./internal/backup/
 //
 // b.SetBytes is the image size, so MB/s compare directly with the raw
 // copies of the same bytes.

@@ -22,7 +22,7 @@ import (
 // once after the kill here) has rewritten it. Each iteration is a fresh
 // group on Azurite.
 //
-//	go test -run XXX -bench KillGap -benchtime 3x ./internal/hatest/
+//	go test -run '^$' -bench KillGap -benchtime 3x ./internal/hatest/
 func BenchmarkKillGap(b *testing.B) {
 	var list, alias, alias1 time.Duration
 	for range b.N {
@@ -92,7 +92,7 @@ func BenchmarkKillGap(b *testing.B) {
 // publish statistics and its manifests). Refreshes start at a random
 // point of the poll cycle.
 //
-//	go test -run XXX -bench ReplicationLag -benchtime 5x ./internal/hatest/
+//	go test -run '^$' -bench ReplicationLag -benchtime 5x ./internal/hatest/
 func BenchmarkReplicationLag(b *testing.B) {
 	for _, poll := range []time.Duration{2 * time.Second, 250 * time.Millisecond} {
 		b.Run("poll="+poll.String(), func(b *testing.B) {

@@ -167,7 +167,7 @@ func newBytesByKind(b testing.TB, objs *image.MemStore, m1, m2 *image.Manifest, 
 // data replaced. Reported: bytes and objects uploaded by the second
 // publish, the refreshed partition's segment bytes, and the image size.
 //
-//	go test -run XXX -bench RefreshUpload -benchtime 1x ./internal/replica/
+//	go test -run '^$' -bench RefreshUpload -benchtime 1x ./internal/replica/
 func BenchmarkRefreshUpload(b *testing.B) {
 	const rows = 1 << 20
 	for _, tc := range []struct {
@@ -220,7 +220,7 @@ func BenchmarkRefreshUpload(b *testing.B) {
 // segment of a 16-segment image; publishes start at a random point of
 // the poll cycle.
 //
-//	go test -run XXX -bench Lag -benchtime 10x ./internal/replica/
+//	go test -run '^$' -bench Lag -benchtime 10x ./internal/replica/
 func BenchmarkLag(b *testing.B) {
 	for _, poll := range []time.Duration{2 * time.Second, 100 * time.Millisecond} {
 		b.Run("poll="+poll.String(), func(b *testing.B) {

@@ -116,7 +116,7 @@ func (c *commitClock) wait(b *testing.B, version int64) time.Time {
 // refreshed partition's new segments. Refreshes start at a random point
 // of the poll cycle.
 //
-//	go test -run XXX -bench ReplicationLag -benchtime 10x ./internal/server/
+//	go test -run '^$' -bench ReplicationLag -benchtime 10x ./internal/server/
 func BenchmarkReplicationLag(b *testing.B) {
 	for _, poll := range []time.Duration{2 * time.Second, 200 * time.Millisecond} {
 		b.Run("poll="+poll.String(), func(b *testing.B) {
