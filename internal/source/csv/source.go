@@ -244,7 +244,7 @@ func (s *Source) scanRows(ctx context.Context, rd *Reader, sink source.Sink, ski
 				sink.String(ci, b)
 				continue
 			}
-			if err := convert(sink, ci, c.Kind, b); err != nil {
+			if !ConvertText(sink, ci, c.Kind, b) {
 				if IsBlank(b) {
 					sink.Blank(ci)
 					continue
@@ -259,57 +259,56 @@ func (s *Source) scanRows(ctx context.Context, rd *Reader, sink source.Sink, ski
 	}
 }
 
-// errConvert is returned by convert for a field that does not convert; the
-// caller checks for a blank field only then, keeping the common path short.
-var errConvert = errors.New("csv: no conversion")
-
-func convert(sink source.Sink, ci int, k Kind, b []byte) error {
+// ConvertText pushes text b converted to kind k (not Text) with the
+// parsers of Power Query's type conversions, and reports whether it
+// converts. The Parquet source converts its text columns with it too.
+func ConvertText(sink source.Sink, ci int, k Kind, b []byte) bool {
 	switch k {
 	case Int:
 		if v, ok := ParseWhole(b); ok {
 			sink.Int(ci, v)
-			return nil
+			return true
 		}
 	case Number:
 		if v, ok := ParseFloat(b); ok {
 			sink.Float(ci, v)
-			return nil
+			return true
 		}
 	case Percentage:
 		if v, ok := ParsePercent(b); ok {
 			sink.Float(ci, v)
-			return nil
+			return true
 		}
 	case Currency:
 		if v, ok := ParseCurrency(b); ok {
 			sink.Currency(ci, v)
-			return nil
+			return true
 		}
 	case Bool:
 		if v, ok := ParseBool(b); ok {
 			sink.Bool(ci, v)
-			return nil
+			return true
 		}
 	case Date:
 		if v, ok := ParseDate(b); ok {
 			sink.Date(ci, v)
-			return nil
+			return true
 		}
 	case DateTime, DateTimeZone:
 		if v, ok := ParseDateTime(b); ok {
 			sink.Date(ci, v)
-			return nil
+			return true
 		}
 	case Time:
 		if v, ok := ParseTime(b); ok {
 			sink.Date(ci, v)
-			return nil
+			return true
 		}
 	case Null:
 		sink.Blank(ci)
-		return nil
+		return true
 	}
-	return errConvert
+	return false
 }
 
 // ReadRow reads row n (from 0) of a file as text, for header promotion

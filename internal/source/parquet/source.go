@@ -963,7 +963,7 @@ func convert(sink source.Sink, ci int, k csv.Kind, c cell) error {
 			sink.Blank(ci)
 			return nil
 		}
-		if csvConvert(sink, ci, k, c.b) {
+		if csv.ConvertText(sink, ci, k, c.b) {
 			return nil
 		}
 		return fmt.Errorf("%q is not %s: %w", shorten(c.b), k, ErrValue)
@@ -1045,53 +1045,6 @@ func convert(sink source.Sink, ci int, k csv.Kind, c cell) error {
 		return nil
 	}
 	return fmt.Errorf("no conversion to %s: %w", k, ErrColumn)
-}
-
-// csvConvert converts text with the CSV reader's parsers.
-func csvConvert(sink source.Sink, ci int, k csv.Kind, b []byte) bool {
-	switch k {
-	case csv.Int:
-		if v, ok := csv.ParseWhole(b); ok {
-			sink.Int(ci, v)
-			return true
-		}
-	case csv.Number:
-		if v, ok := csv.ParseFloat(b); ok {
-			sink.Float(ci, v)
-			return true
-		}
-	case csv.Percentage:
-		if v, ok := csv.ParsePercent(b); ok {
-			sink.Float(ci, v)
-			return true
-		}
-	case csv.Currency:
-		if v, ok := csv.ParseCurrency(b); ok {
-			sink.Currency(ci, v)
-			return true
-		}
-	case csv.Bool:
-		if v, ok := csv.ParseBool(b); ok {
-			sink.Bool(ci, v)
-			return true
-		}
-	case csv.Date:
-		if v, ok := csv.ParseDate(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	case csv.DateTime, csv.DateTimeZone:
-		if v, ok := csv.ParseDateTime(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	case csv.Time:
-		if v, ok := csv.ParseTime(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	}
-	return false
 }
 
 // textOf formats a value as text: numbers in DAX's general format, dates
