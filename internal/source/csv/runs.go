@@ -113,32 +113,7 @@ func (s *Source) scanRuns(ctx context.Context, rd *Reader, sink source.RunSink, 
 
 // add converts a field and appends it; false when it does not convert.
 func (r *runColumn) add(k Kind, b []byte) bool {
-	var (
-		i  int64
-		f  float64
-		ok bool
-	)
-	switch k {
-	case Int:
-		i, ok = ParseWhole(b)
-	case Currency:
-		i, ok = ParseCurrency(b)
-	case Bool:
-		var v bool
-		if v, ok = ParseBool(b); v {
-			i = 1
-		}
-	case Number:
-		f, ok = ParseFloat(b)
-	case Percentage:
-		f, ok = ParsePercent(b)
-	case Date:
-		f, ok = ParseDate(b)
-	case DateTime, DateTimeZone:
-		f, ok = ParseDateTime(b)
-	case Time:
-		f, ok = ParseTime(b)
-	}
+	i, f, ok := parse(k, b)
 	if !ok {
 		return false
 	}

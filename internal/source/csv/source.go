@@ -263,52 +263,55 @@ func (s *Source) scanRows(ctx context.Context, rd *Reader, sink source.Sink, ski
 // parsers of Power Query's type conversions, and reports whether it
 // converts. The Parquet source converts its text columns with it too.
 func ConvertText(sink source.Sink, ci int, k Kind, b []byte) bool {
-	switch k {
-	case Int:
-		if v, ok := ParseWhole(b); ok {
-			sink.Int(ci, v)
-			return true
-		}
-	case Number:
-		if v, ok := ParseFloat(b); ok {
-			sink.Float(ci, v)
-			return true
-		}
-	case Percentage:
-		if v, ok := ParsePercent(b); ok {
-			sink.Float(ci, v)
-			return true
-		}
-	case Currency:
-		if v, ok := ParseCurrency(b); ok {
-			sink.Currency(ci, v)
-			return true
-		}
-	case Bool:
-		if v, ok := ParseBool(b); ok {
-			sink.Bool(ci, v)
-			return true
-		}
-	case Date:
-		if v, ok := ParseDate(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	case DateTime, DateTimeZone:
-		if v, ok := ParseDateTime(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	case Time:
-		if v, ok := ParseTime(b); ok {
-			sink.Date(ci, v)
-			return true
-		}
-	case Null:
+	if k == Null {
 		sink.Blank(ci)
 		return true
 	}
-	return false
+	i, f, ok := parse(k, b)
+	if !ok {
+		return false
+	}
+	switch k {
+	case Int:
+		sink.Int(ci, i)
+	case Currency:
+		sink.Currency(ci, i)
+	case Bool:
+		sink.Bool(ci, i != 0)
+	case Number, Percentage:
+		sink.Float(ci, f)
+	default: // the dates and times
+		sink.Date(ci, f)
+	}
+	return true
+}
+
+// parse converts field b to kind k: Int, Currency (in units) and Bool (0
+// or 1) into i, the numbers, dates and times into f; ok is false when b
+// does not convert, or k is Text or Null.
+func parse(k Kind, b []byte) (i int64, f float64, ok bool) {
+	switch k {
+	case Int:
+		i, ok = ParseWhole(b)
+	case Currency:
+		i, ok = ParseCurrency(b)
+	case Bool:
+		var v bool
+		if v, ok = ParseBool(b); v {
+			i = 1
+		}
+	case Number:
+		f, ok = ParseFloat(b)
+	case Percentage:
+		f, ok = ParsePercent(b)
+	case Date:
+		f, ok = ParseDate(b)
+	case DateTime, DateTimeZone:
+		f, ok = ParseDateTime(b)
+	case Time:
+		f, ok = ParseTime(b)
+	}
+	return i, f, ok
 }
 
 // ReadRow reads row n (from 0) of a file as text, for header promotion
