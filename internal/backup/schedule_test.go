@@ -16,109 +16,6 @@ import (
 	"github.com/meridian-olap/meridian/internal/blob"
 )
 
-// fakeClock is a Clock whose time moves only when the test says so.
-type fakeClock struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c  *fakeClock
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(now time.Time) *fakeClock {
-	c := &fakeClock{now: now}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	c.cond.Broadcast()
-	return t
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	i := slices.Index(t.c.timers, t)
-	if i < 0 {
-		return false
-	}
-	t.c.timers = slices.Delete(t.c.timers, i, i+1)
-	return true
-}
-
-// advanceTo moves the time to target, stopping at every timer on the
-// way. After each, it waits until the scheduler is waiting on its next
-// timer, i.e. has done everything due at that time.
-func (c *fakeClock) advanceTo(target time.Time) {
-	for {
-		c.mu.Lock()
-		for len(c.timers) == 0 {
-			c.cond.Wait()
-		}
-		i := 0
-		for j, t := range c.timers {
-			if t.at.Before(c.timers[i].at) {
-				i = j
-			}
-		}
-		t := c.timers[i]
-		if t.at.After(target) {
-			c.now = target
-			c.mu.Unlock()
-			return
-		}
-		c.now = t.at
-		c.timers = slices.Delete(c.timers, i, i+1)
-		t.ch <- t.at
-		c.mu.Unlock()
-	}
-}
-
-// step fires the earliest timer.
-func (c *fakeClock) step() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.timers) == 0 {
-		c.cond.Wait()
-	}
-	slices.SortFunc(c.timers, func(a, b *fakeTimer) int { return a.at.Compare(b.at) })
-	t := c.timers[0]
-	c.timers = c.timers[1:]
-	c.now = t.at
-	t.ch <- t.at
-}
-
-// settle waits until the scheduler waits on a timer.
-func (c *fakeClock) settle() {
-	c.mu.Lock()
-	for len(c.timers) == 0 {
-		c.cond.Wait()
-	}
-	c.mu.Unlock()
-}
-
 // recorder is a Backup function that records its jobs and fails as told.
 type recorder struct {
 	mu    sync.Mutex
@@ -176,14 +73,14 @@ func startScheduler(t *testing.T, opts SchedulerOptions) *Scheduler {
 var day0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // a Sunday
 
 func TestScheduleTimes(t *testing.T) {
-	clock := newFakeClock(day0)
+	clock := NewManualClock(day0)
 	rec := &recorder{}
 	startScheduler(t, SchedulerOptions{Server: "west", Clock: clock, Backup: rec.backup, Schedules: []ScheduleConfig{
 		{Database: "Sales", Cron: "30 2 * * *"},
 		{Database: "HR", Cron: "0 12 * * 1-5"}, // weekdays at noon
 		{Database: "Ops", Cron: "@every 20h"},
 	}})
-	clock.advanceTo(day0.Add(4*24*time.Hour - time.Minute))
+	clock.AdvanceTo(day0.Add(4*24*time.Hour - time.Minute))
 	want := []string{
 		"Sales@03-01 02:30", "Ops@03-01 20:00",
 		"Sales@03-02 02:30", "HR@03-02 12:00", "Ops@03-02 16:00",
@@ -216,7 +113,7 @@ func TestMissedRunsOnceAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := day0.Add(3*24*time.Hour + 10*time.Hour) // three slots missed
-	clock := newFakeClock(start)
+	clock := NewManualClock(start)
 	rec := &recorder{}
 	sched := []ScheduleConfig{{Name: "nightly", Database: "Sales", Cron: "30 2 * * *"}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -226,7 +123,7 @@ func TestMissedRunsOnceAtStart(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	clock.advanceTo(start.Add(24 * time.Hour))
+	clock.AdvanceTo(start.Add(24 * time.Hour))
 	cancel()
 	<-done
 	want := []string{"Sales@03-04 10:00", "Sales@03-05 02:30"}
@@ -239,9 +136,9 @@ func TestMissedRunsOnceAtStart(t *testing.T) {
 
 	// A restart soon after finds nothing missed.
 	rec2 := &recorder{}
-	clock2 := newFakeClock(start.Add(25 * time.Hour))
+	clock2 := NewManualClock(start.Add(25 * time.Hour))
 	startScheduler(t, SchedulerOptions{Clock: clock2, Backup: rec2.backup, Schedules: sched, StatePath: state})
-	clock2.settle()
+	clock2.Settle()
 	if runs := rec2.runs(); len(runs) != 0 {
 		t.Errorf("after restart: %v", runs)
 	}
@@ -252,9 +149,9 @@ func TestMissedRunsOnceAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec3 := &recorder{}
-	clock3 := newFakeClock(start)
+	clock3 := NewManualClock(start)
 	startScheduler(t, SchedulerOptions{Clock: clock3, Backup: rec3.backup, Schedules: sched, StatePath: state})
-	clock3.settle()
+	clock3.Settle()
 	if runs := rec3.runs(); len(runs) != 0 {
 		t.Errorf("with a damaged state: %v", runs)
 	}
@@ -265,19 +162,19 @@ func TestInterruptedSlotRunsAgain(t *testing.T) {
 	// next start catches it up.
 	state := filepath.Join(t.TempDir(), "state.json")
 	sched := []ScheduleConfig{{Name: "n", Database: "Sales", Cron: "30 2 * * *"}}
-	clock := newFakeClock(day0)
+	clock := NewManualClock(day0)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, _ := NewScheduler(SchedulerOptions{Clock: clock, StatePath: state, Schedules: sched,
 		Backup: func(ctx context.Context, j Job) error { cancel(); <-ctx.Done(); return ctx.Err() }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	clock.settle()
-	clock.step()
+	clock.Settle()
+	clock.Step()
 	<-done
 	rec := &recorder{}
-	clock2 := newFakeClock(day0.Add(5 * time.Hour))
+	clock2 := NewManualClock(day0.Add(5 * time.Hour))
 	startScheduler(t, SchedulerOptions{Clock: clock2, StatePath: state, Schedules: sched, Backup: rec.backup})
-	clock2.settle()
+	clock2.Settle()
 	if diff := cmp.Diff([]string{"Sales@03-01 05:00"}, rec.runs()); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
@@ -303,7 +200,7 @@ func TestRetryWithBackoff(t *testing.T) {
 			[]bool{false, true, false, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock(day0)
+			clock := NewManualClock(day0)
 			n := 0
 			rec := &recorder{fail: func(Job) error {
 				n++
@@ -324,7 +221,7 @@ func TestRetryWithBackoff(t *testing.T) {
 			if tc.cron == "*/2 * * * *" {
 				end = day0.Add(5 * time.Minute)
 			}
-			clock.advanceTo(end)
+			clock.AdvanceTo(end)
 			if diff := cmp.Diff(tc.want, rec.runs()); diff != "" {
 				t.Errorf("runs (-want +got):\n%s", diff)
 			}
@@ -346,7 +243,7 @@ func TestRetryWithBackoff(t *testing.T) {
 }
 
 func TestAllDatabases(t *testing.T) {
-	clock := newFakeClock(day0)
+	clock := NewManualClock(day0)
 	rec := &recorder{}
 	listed := 0
 	startScheduler(t, SchedulerOptions{Clock: clock, Backup: rec.backup, RetryBase: time.Minute,
@@ -359,7 +256,7 @@ func TestAllDatabases(t *testing.T) {
 			}
 			return []string{"Sales", "a/b", ".."}, nil
 		}})
-	clock.advanceTo(day0.Add(2 * time.Hour))
+	clock.AdvanceTo(day0.Add(2 * time.Hour))
 	want := []string{"Sales@03-01 01:01", "a/b@03-01 01:01", "..@03-01 01:01"}
 	if diff := cmp.Diff(want, rec.runs()); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
@@ -412,7 +309,7 @@ func TestRetention(t *testing.T) {
 			write("elsewhere/Sales.mbak", Metadata{Server: "west", Database: "Sales", Created: old, Labels: nightly})
 			foreign = append(foreign, "elsewhere/Sales.mbak")
 
-			clock := newFakeClock(day0)
+			clock := NewManualClock(day0)
 			rec := &recorder{write: func(ctx context.Context, j Job) error {
 				_, err := WriteToStore(ctx, st, j.Object, ti.source(), j.WriteOptions(), false)
 				return err
@@ -421,7 +318,7 @@ func TestRetention(t *testing.T) {
 			startScheduler(t, SchedulerOptions{Server: "west", Store: st, Clock: clock, Backup: rec.backup,
 				Schedules:   []ScheduleConfig{{Name: "nightly", Database: "Sales", Cron: "30 2 * * *", Retention: tc.ret}},
 				OnRetention: func(e RetentionEvent) { deleted = append(deleted, e.Deleted...); checkNoErr(t, e.Err) }})
-			clock.advanceTo(day0.Add(7 * 24 * time.Hour))
+			clock.AdvanceTo(day0.Add(7 * 24 * time.Hour))
 
 			var want []string
 			for _, d := range tc.kept {
@@ -522,7 +419,7 @@ func TestPasswordFile(t *testing.T) {
 	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, []byte("\n"), 0o600)
-	clock := newFakeClock(day0)
+	clock := NewManualClock(day0)
 	rec := &recorder{}
 	var events []RunEvent
 	no := false
@@ -533,7 +430,7 @@ func TestPasswordFile(t *testing.T) {
 			{Database: "B", Cron: "0 2 * * *", PasswordFile: empty},
 			{Database: "C", Cron: "0 3 * * *", PasswordFile: filepath.Join(dir, "missing")},
 		}})
-	clock.advanceTo(day0.Add(4 * time.Hour))
+	clock.AdvanceTo(day0.Add(4 * time.Hour))
 	if len(rec.jobs) != 1 || rec.jobs[0].Password != "s3cret" || rec.jobs[0].Compress {
 		t.Errorf("jobs %+v", rec.jobs)
 	}

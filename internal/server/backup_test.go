@@ -732,85 +732,6 @@ func TestBackupRestoreStores(t *testing.T) {
 	}
 }
 
-// manualClock is a backup.Clock that moves only when told; advance
-// fires the timers on the way, one at a time, waiting after each until
-// the scheduler waits again.
-type manualClock struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	now    time.Time
-	timers []*manualTimer
-}
-
-type manualTimer struct {
-	c  *manualClock
-	at time.Time
-	ch chan time.Time
-}
-
-func newManualClock(now time.Time) *manualClock {
-	c := &manualClock{now: now}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) NewTimer(d time.Duration) backup.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &manualTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	c.cond.Broadcast()
-	return t
-}
-
-func (t *manualTimer) C() <-chan time.Time { return t.ch }
-
-func (t *manualTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	i := slices.Index(t.c.timers, t)
-	if i < 0 {
-		return false
-	}
-	t.c.timers = slices.Delete(t.c.timers, i, i+1)
-	return true
-}
-
-// advance moves the time to target through every timer on the way.
-func (c *manualClock) advance(target time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for {
-		for len(c.timers) == 0 {
-			c.cond.Wait()
-		}
-		i := 0
-		for j, t := range c.timers {
-			if t.at.Before(c.timers[i].at) {
-				i = j
-			}
-		}
-		t := c.timers[i]
-		if t.at.After(target) {
-			c.now = target
-			return
-		}
-		c.now = t.at
-		c.timers = slices.Delete(c.timers, i, i+1)
-		t.ch <- t.at
-	}
-}
-
 // metric returns the value of one sample of the server's metrics.
 func (ts *testServer) metric(sample string) string {
 	ts.t.Helper()
@@ -826,7 +747,7 @@ func (ts *testServer) metric(sample string) string {
 func TestBackupSchedules(t *testing.T) {
 	st := memStore(t)
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clock := newManualClock(start)
+	clock := backup.NewManualClock(start)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "schedules.json")
 	pwFile := filepath.Join(dir, "password")
@@ -854,7 +775,7 @@ func TestBackupSchedules(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Three nights.
-	clock.advance(start.Add(3 * 24 * time.Hour))
+	clock.AdvanceTo(start.Add(3 * 24 * time.Hour))
 
 	names := func(prefix string) []string {
 		var out []string
@@ -911,14 +832,14 @@ func TestBackupSchedules(t *testing.T) {
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("state file: %v", err)
 	}
-	clock2 := newManualClock(start.Add(5*24*time.Hour + time.Hour))
+	clock2 := backup.NewManualClock(start.Add(5*24*time.Hour + time.Hour))
 	ts2 := newTestServer(t, cfg, func(c *serverConfig) { c.sopts.Backup.Clock = clock2 })
 	ts2.mustTMSL(deployCmd(tinyModel("Tiny")))
 	ts2.mustTMSL(refreshCmd("Tiny"))
 	if err := ts2.s.StartBackups(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	clock2.advance(start.Add(5*24*time.Hour + 2*time.Hour))
+	clock2.AdvanceTo(start.Add(5*24*time.Hour + 2*time.Hour))
 	got := names("Tiny/")
 	if !slices.Contains(got, "Tiny/Tiny-20260306T130000Z.mbak") || len(got) != 3 {
 		t.Errorf("after the restart: %q, want one catch-up run at 13:00 and two kept", got)
