@@ -57,6 +57,8 @@ type Dict struct {
 	indexMu sync.Once
 	lut     []float64
 	lutOnce sync.Once
+	i32     []int32
+	i32Once sync.Once
 }
 
 // Len is the number of ids, BLANK included.

@@ -20,5 +20,7 @@
 // counts, sums of row expressions). Scans run segments in parallel in
 // blocks: filters first, then only the columns the kept rows need,
 // unpacked by width-specialized kernels that gen/ generates
-// (unpack_gen.go), into fused loops for dense groups and totals.
+// (unpack_gen.go), into fused loops for dense groups and totals. A sum
+// by a dimension attribute through a foreign key with a small dictionary
+// is aggregated by key id and rolled up to the attribute's groups once.
 package colstore

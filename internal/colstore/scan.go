@@ -117,7 +117,26 @@ func (s *Scan) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bounds := s.Table.SegmentBounds()
+	if fp := p.byKey(); fp != nil {
+		fs, err := fp.run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st := p.newState()
+		st.rollUp(fs, p.Group[0].Map)
+		return st.result(), nil
+	}
+	st, err := p.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.result(), nil
+}
+
+// run executes the plan over every segment in parallel and returns the
+// workers' merged state.
+func (p *plan) run(ctx context.Context) (*scanState, error) {
+	bounds := p.Table.SegmentBounds()
 	workers := min(runtime.GOMAXPROCS(0), max(len(bounds), 1))
 	states := make([]*scanState, workers)
 	var (
@@ -157,7 +176,47 @@ func (s *Scan) Run(ctx context.Context) (*Result, error) {
 	for _, st := range states[1:] {
 		states[0].merge(st)
 	}
-	return states[0].result(), nil
+	return states[0], nil
+}
+
+// maxKeyIDs bounds the dictionary of a key column that byKey aggregates
+// by id: its counters and sums must stay in the CPU's cache.
+const maxKeyIDs = 1 << 15
+
+// byKey returns, for a fused scan with one group key mapped to its codes
+// (grouping by a dimension attribute through a foreign key, the star
+// query's shape), the same scan grouped by the key's own ids, or nil when
+// that does not pay. Aggregating by id drops the map lookup and the slot
+// computation from every row; rollUp then maps each id's partial
+// aggregates to its group once per query instead of once per row.
+func (p *plan) byKey() *plan {
+	if !p.fast || len(p.Group) != 1 || p.Group[0].Map == nil {
+		return nil
+	}
+	g := p.Group[0]
+	n := p.Table.Columns[g.Col].Dict.Len()
+	// The roll-up visits every id once per worker: keep it a small part
+	// of the scan.
+	if n > maxKeyIDs || n*16 > p.Table.Rows {
+		return nil
+	}
+	s := *p.Scan
+	s.Group = []GroupKey{{Col: g.Col}}
+	fp, err := s.plan()
+	if err != nil || !fp.fast {
+		return nil
+	}
+	return fp
+}
+
+// rollUp adds a state grouped by key ids (see byKey) into st, whose single
+// group key maps those ids through m.
+func (st *scanState) rollUp(fs *scanState, m []uint32) {
+	for id, g := range m[:fs.p.ngroups] {
+		if g != NoGroup {
+			st.mergeSlot(int(g), fs, id)
+		}
+	}
 }
 
 // plan is a scan checked and prepared for execution.
@@ -187,6 +246,11 @@ type plan struct {
 	// plain column counts only its BLANK rows (as negatives) and finish
 	// adds the group's rows.
 	deferCount bool
+	// pairAgg is, for fast scans of one group key over many groups whose
+	// aggregates are row counts and one SUM of an integer column (by id for
+	// value encoding, or through Dict.Ints32), the index of that SUM; else
+	// -1. The kernel then keeps rows and sums in scanState.pair.
+	pairAgg int
 	// foldSum pairs, for totals (fast scans without groups), a SUM of a
 	// value-encoded column with a SUMX of a product of that column and
 	// another (SUM(Quantity) beside SUMX(Quantity * Price)): the product's
@@ -289,6 +353,20 @@ func (s *Scan) plan() (*plan, error) {
 		}
 	}
 	p.deferCount = p.fast && len(s.Group) > 0
+	p.pairAgg = -1
+	if p.deferCount && len(s.Group) == 1 && p.ngroups >= maxRows4 {
+		for i, a := range s.Aggs {
+			if a.Op == CountRows {
+				continue
+			}
+			d := t.Columns[a.Col].Dict
+			if p.pairAgg >= 0 || a.Op != Sum || a.Expr != nil || !d.IsExactInt() || (d.Kind != DictRange && d.Ints32() == nil) {
+				p.pairAgg = -1
+				break
+			}
+			p.pairAgg = i
+		}
+	}
 	if p.fast && len(s.Group) == 0 {
 		p.planFolds()
 	}
@@ -327,6 +405,10 @@ type scanState struct {
 	// kernel's small groupings: consecutive rows of the same group then
 	// update different words instead of waiting on each other's stores.
 	rows4 []int64
+	// pair holds, for the fused kernel's large groupings with one integer
+	// SUM (see plan.pairAgg), each slot's row count and sum side by side,
+	// so that a row updates one cache line instead of two.
+	pair  []int64
 	keys  []uint64 // sparse: code of each slot
 	rows  []int64  // rows per group (dense: by code; sparse: by slot)
 	aggs  []aggState
@@ -374,6 +456,8 @@ func (p *plan) newState() *scanState {
 		st.grow(int(p.ngroups) + 1)
 		if p.fast && len(p.Group) > 0 && p.ngroups < maxRows4 {
 			st.rows4 = make([]int64, 4*(p.ngroups+1))
+		} else if p.pairAgg >= 0 {
+			st.pair = make([]int64, 2*(p.ngroups+1))
 		}
 	} else {
 		st.slot = make(map[uint64]int32)
@@ -728,6 +812,27 @@ func (d *Dict) Floats64() []float64 {
 	return d.lut
 }
 
+// Ints32 returns, for a list of integers that all fit 32 bits, every id's
+// value (BLANK 0) as an int32, built once and cached; otherwise nil. Half
+// the bytes of Ints keep a larger dictionary in the CPU's cache when a
+// scan looks its values up row by row.
+func (d *Dict) Ints32() []int32 {
+	d.i32Once.Do(func() {
+		if d.Kind != DictList || len(d.Ints) != d.N {
+			return
+		}
+		t := make([]int32, d.Len())
+		for i, v := range d.Ints {
+			if v != int64(int32(v)) {
+				return
+			}
+			t[i+1] = int32(v)
+		}
+		d.i32 = t
+	})
+	return d.i32
+}
+
 // merge folds another worker's state into st.
 func (st *scanState) merge(o *scanState) {
 	p := st.p
@@ -1010,6 +1115,10 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			}
 		}
 	}
+	if st.pair != nil {
+		st.pairBlock(sel, all, slots)
+		return
+	}
 	if st.rows4 != nil {
 		countSlots4(st.rows4, len(st.rows), slots)
 	} else {
@@ -1105,6 +1214,16 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 					cnt[s]--
 				}
 			}
+		case as.isum != nil && p.Table.Columns[agg.Col].Dict.Ints32() != nil:
+			sum := as.isum
+			vals := p.Table.Columns[agg.Col].Dict.Ints32()
+			for j, id := range ids {
+				s := slots[j]
+				sum[s] += int64(vals[id])
+				if id == 0 {
+					cnt[s]--
+				}
+			}
 		case as.isum != nil:
 			sum := as.isum
 			vals := p.Table.Columns[agg.Col].Dict.Ints
@@ -1126,6 +1245,44 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 					cnt[s]--
 				}
 			}
+		}
+	}
+}
+
+// pairBlock is fastBlock's loop for plans with a pairAgg: it counts each
+// row and adds its value in one pass over the block's slots.
+func (st *scanState) pairBlock(sel []uint16, all bool, slots []uint32) {
+	p := st.p
+	a := p.pairAgg
+	ids := st.ids[p.Aggs[a].Col]
+	if !all {
+		buf := st.gather[:len(sel)]
+		for j, i := range sel {
+			buf[j] = ids[i]
+		}
+		ids = buf
+	}
+	ids = ids[:len(slots)]
+	pair, cnt := st.pair, st.aggs[a].count
+	d := p.Table.Columns[p.Aggs[a].Col].Dict
+	if d.Kind == DictRange {
+		for j, id := range ids {
+			s := 2 * slots[j]
+			pair[s]++
+			pair[s+1] += int64(id)
+			if id == 0 {
+				cnt[s/2]--
+			}
+		}
+		return
+	}
+	vals := d.Ints32()
+	for j, id := range ids {
+		s := 2 * slots[j]
+		pair[s]++
+		pair[s+1] += int64(vals[id])
+		if id == 0 {
+			cnt[s/2]--
 		}
 	}
 }
@@ -1153,6 +1310,14 @@ func countSlots4(rows4 []int64, ns int, slots []uint32) {
 // interleaved row counters into rows and adds the deferred counts.
 func (st *scanState) finish() {
 	p := st.p
+	if st.pair != nil {
+		sum := st.aggs[p.pairAgg].isum
+		for s := range st.rows {
+			st.rows[s] += st.pair[2*s]
+			sum[s] += st.pair[2*s+1]
+		}
+		clear(st.pair)
+	}
 	if st.rows4 != nil {
 		ns := len(st.rows)
 		for k := 0; k < 4; k++ {

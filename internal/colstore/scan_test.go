@@ -347,15 +347,23 @@ func TestScanPrunesSegments(t *testing.T) {
 // TestListSumByMappedKey checks a SUM of a list-encoded currency column
 // grouped by a mapped key (the shape of a sum by a dimension attribute)
 // against a naive computation, with BLANK prices, BLANK keys and keys
-// mapped to no group.
+// mapped to no group. Prices are wide (beyond 32 bits) in even
+// iterations and narrow in odd ones, and the larger tables are aggregated
+// by key id first (see plan.byKey), so every kernel is checked.
 func TestListSumByMappedKey(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	prices := make([]int64, 40)
-	for i := range prices {
-		prices[i] = rng.Int64N(1 << 40) // wide and sparse: a list dictionary
+	wide, narrow := make([]int64, 40), make([]int64, 40)
+	for i := range wide {
+		// Sparse values: a list dictionary.
+		wide[i] = rng.Int64N(1 << 40)
+		narrow[i] = rng.Int64N(1<<31) - 1<<30
 	}
 	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
 	for iter := range 20 {
+		prices := wide
+		if iter%2 == 1 {
+			prices = narrow
+		}
 		rows := 1 + rng.IntN(20000)
 		b := NewBuilder(specs, BuilderOptions{})
 		for range rows {
@@ -377,6 +385,9 @@ func TestListSumByMappedKey(t *testing.T) {
 		}
 		if tab.Columns[1].Dict.Kind != DictList {
 			t.Fatal("the test needs a list-encoded Price")
+		}
+		if got := tab.Columns[1].Dict.Ints32() != nil; got != (iter%2 == 1) {
+			t.Fatalf("iter %d: 32-bit values %v", iter, got)
 		}
 		kd := tab.Columns[0].Dict
 		keyMap := make([]uint32, kd.Len())
@@ -423,5 +434,122 @@ func TestListSumByMappedKey(t *testing.T) {
 				t.Fatalf("iter %d group %d: sum %d count %d, want %d %d", iter, res.Keys[0][g], res.Aggs[0].ISum[g], res.Aggs[0].Count[g], a.sum, a.n)
 			}
 		}
+	}
+}
+
+// TestSumManyGroups checks the kernels of scans with thousands of groups
+// (plan.pairAgg, and plan.byKey above it) against a naive computation: a
+// SUM and a row count grouped by a key directly, and by the key mapped to
+// fewer codes, over value-encoded, narrow-list and wide-list columns, with
+// and without a row filter.
+func TestSumManyGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
+	kinds := []struct {
+		name  string
+		price func() int64 // currency units
+		kind  DictKind
+		int32 bool
+	}{
+		{"range", func() int64 { return rng.Int64N(3000) * value.CurrencyScale }, DictRange, false},
+		{"narrow list", func() int64 { return rng.Int64N(1<<31) - 1<<30 }, DictList, true},
+		{"wide list", func() int64 { return rng.Int64N(1 << 40) }, DictList, false},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			const rows, keys = 80_000, 4_500
+			b := NewBuilder(specs, BuilderOptions{})
+			for range rows {
+				row := []value.Value{value.Int(int64(rng.IntN(keys))), value.CurrencyUnits(k.price())}
+				if rng.IntN(10) == 0 {
+					row[1] = value.BlankValue
+				}
+				if rng.IntN(50) == 0 {
+					row[0] = value.BlankValue
+				}
+				if err := b.Append(row); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ch, _ := b.Finish()
+			tab, err := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: ch}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := tab.Columns[1].Dict
+			if d.Kind != k.kind || (d.Kind == DictList && (d.Ints32() != nil) != k.int32) {
+				t.Fatalf("Price is encoded as kind %d (32-bit values: %v), the test needs %d", d.Kind, d.Ints32() != nil, k.kind)
+			}
+			kd := tab.Columns[0].Dict
+			const codes = 4_100
+			keyMap := make([]uint32, kd.Len())
+			for id := range keyMap {
+				keyMap[id] = NoGroup // BLANK keys belong to no group
+				if id > 0 {
+					keyMap[id] = uint32(kd.Value(uint32(id)).AsInt() % codes)
+				}
+			}
+			filter := NewBitmap(tab.Rows)
+			for r := 0; r < tab.Rows; r++ {
+				if rng.IntN(4) > 0 {
+					filter.Set(r)
+				}
+			}
+			for _, c := range []struct {
+				name   string
+				group  GroupKey
+				filter bool
+			}{
+				{"by key", GroupKey{Col: 0}, false},
+				{"by mapped key", GroupKey{Col: 0, Map: keyMap, Card: codes}, false},
+				{"by mapped key, filtered", GroupKey{Col: 0, Map: keyMap, Card: codes}, true},
+			} {
+				s := &Scan{Table: tab, Group: []GroupKey{c.group}, Aggs: []Agg{{Op: CountRows}, {Op: Sum, Col: 1}}}
+				if c.filter {
+					s.Filters = []Filter{{Col: -1, Rows: filter}}
+				}
+				res, err := s.Run(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				type acc struct{ rows, sum, n int64 }
+				naive := map[uint32]*acc{}
+				for r := 0; r < tab.Rows; r++ {
+					if c.filter && !filter.Has(r) {
+						continue
+					}
+					id := tab.Columns[0].ID(r)
+					g := id
+					if c.group.Map != nil {
+						if g = keyMap[id]; g == NoGroup {
+							continue
+						}
+					}
+					a := naive[g]
+					if a == nil {
+						a = &acc{}
+						naive[g] = a
+					}
+					a.rows++
+					if p := tab.Columns[1].Value(r); !p.IsBlank() {
+						a.sum += p.AsInt()
+						a.n++
+					}
+				}
+				if res.Groups != len(naive) {
+					t.Fatalf("%s: %d groups, naive %d", c.name, res.Groups, len(naive))
+				}
+				for g := 0; g < res.Groups; g++ {
+					a := naive[res.Keys[0][g]]
+					if a == nil {
+						t.Fatalf("%s: group %d unknown to the naive computation", c.name, res.Keys[0][g])
+					}
+					got := []int64{res.Aggs[0].Count[g], res.Aggs[1].ISum[g], res.Aggs[1].Count[g]}
+					if got[0] != a.rows || got[1] != a.sum || got[2] != a.n {
+						t.Fatalf("%s: group %d: rows, sum, count %v, want %d %d %d", c.name, res.Keys[0][g], got, a.rows, a.sum, a.n)
+					}
+				}
+			}
+		})
 	}
 }
