@@ -408,7 +408,7 @@ type scanState struct {
 	// pair holds, for the fused kernel's large groupings with one integer
 	// SUM (see plan.pairAgg), each slot's row count and sum side by side,
 	// so that a row updates one cache line instead of two.
-	pair  []int64
+	pair  [][2]int64
 	keys  []uint64 // sparse: code of each slot
 	rows  []int64  // rows per group (dense: by code; sparse: by slot)
 	aggs  []aggState
@@ -457,7 +457,7 @@ func (p *plan) newState() *scanState {
 		if p.fast && len(p.Group) > 0 && p.ngroups < maxRows4 {
 			st.rows4 = make([]int64, 4*(p.ngroups+1))
 		} else if p.pairAgg >= 0 {
-			st.pair = make([]int64, 2*(p.ngroups+1))
+			st.pair = make([][2]int64, p.ngroups+1)
 		}
 	} else {
 		st.slot = make(map[uint64]int32)
@@ -1267,22 +1267,24 @@ func (st *scanState) pairBlock(sel []uint16, all bool, slots []uint32) {
 	d := p.Table.Columns[p.Aggs[a].Col].Dict
 	if d.Kind == DictRange {
 		for j, id := range ids {
-			s := 2 * slots[j]
-			pair[s]++
-			pair[s+1] += int64(id)
+			s := slots[j]
+			pr := &pair[s]
+			pr[0]++
+			pr[1] += int64(id)
 			if id == 0 {
-				cnt[s/2]--
+				cnt[s]--
 			}
 		}
 		return
 	}
 	vals := d.Ints32()
 	for j, id := range ids {
-		s := 2 * slots[j]
-		pair[s]++
-		pair[s+1] += int64(vals[id])
+		s := slots[j]
+		pr := &pair[s]
+		pr[0]++
+		pr[1] += int64(vals[id])
 		if id == 0 {
-			cnt[s/2]--
+			cnt[s]--
 		}
 	}
 }
@@ -1313,8 +1315,8 @@ func (st *scanState) finish() {
 	if st.pair != nil {
 		sum := st.aggs[p.pairAgg].isum
 		for s := range st.rows {
-			st.rows[s] += st.pair[2*s]
-			sum[s] += st.pair[2*s+1]
+			st.rows[s] += st.pair[s][0]
+			sum[s] += st.pair[s][1]
 		}
 		clear(st.pair)
 	}
