@@ -33,6 +33,12 @@ type ReadOptions struct {
 	// Progress, when not nil, is called after each object is verified
 	// and stored, from one goroutine at a time.
 	Progress func(Progress)
+	// Manifest, when not nil, is called by Read with the archive's
+	// manifest once it is read and checked, before any object reaches
+	// the sink; an error it returns ends the read. The archive is not
+	// verified yet: what the caller starts from it must be undone if
+	// Read fails.
+	Manifest func(*image.Manifest) error
 }
 
 func (o *ReadOptions) defaults() {
@@ -125,6 +131,11 @@ func read(ctx context.Context, r io.Reader, opts ReadOptions, sink image.ObjectW
 	}
 	if inspect {
 		return info, nil
+	}
+	if opts.Manifest != nil && sink != nil {
+		if err := opts.Manifest(info.Manifest); err != nil {
+			return info, err
+		}
 	}
 	if err := rd.objects(sink); err != nil {
 		return info, err
@@ -276,6 +287,7 @@ type robj struct {
 	enc     byte
 	payload []byte
 	weight  int64
+	owned   bool // payload was handed to the sink (image.OwningWriter)
 }
 
 // maxZstdRatio bounds how much zstd can expand: a 4-byte RLE block
@@ -301,6 +313,7 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 		}
 		defer dec.Close()
 	}
+	_, owning := sink.(image.OwningWriter)
 	var fe firstError
 	var stored int64
 	var progMu sync.Mutex
@@ -312,7 +325,9 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 		wg.Go(func() {
 			for o := range work {
 				err := checkObject(ctx, dec, sink, o, total)
-				putBuf(o.payload)
+				if !o.owned {
+					putBuf(o.payload)
+				}
 				o.payload = nil
 				if err != nil {
 					// A checker stopped because another failed reports
@@ -380,8 +395,13 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 			if err := sem.Acquire(ctx, o.weight); err != nil {
 				return nil
 			}
+			var buf []byte
+			if !owning || enc != encodingNone {
+				// A sink that keeps the bytes gets a buffer of its own.
+				buf = getBuf(n)
+			}
 			var err error
-			if o.payload, err = readPayload(rd, n, what, getBuf(n)); err != nil {
+			if o.payload, err = readPayload(rd, n, what, buf); err != nil {
 				sem.Release(o.weight)
 				return err
 			}
@@ -405,17 +425,25 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 	return rd.ctx.Err()
 }
 
-// checkObject decompresses and verifies one object and stores it.
+// checkObject decompresses and verifies one object and stores it. A
+// sink that is an image.OwningWriter is handed the bytes: o.owned then
+// says the payload is the sink's.
 func checkObject(ctx context.Context, dec *zstd.Decoder, sink image.ObjectWriter, o *robj, total int) error {
 	what := fmt.Sprintf("object %d of %d (%s, %s)", o.idx+1, total, o.ref.Hash, o.ref.Kind)
+	owner, owning := sink.(image.OwningWriter)
 	data := o.payload
 	if o.enc == encodingZstd {
-		buf := getBuf(o.ref.Size)
+		var buf []byte
+		if !owning {
+			buf = getBuf(o.ref.Size)
+		}
 		if int64(cap(buf)) < o.ref.Size {
 			buf = make([]byte, 0, o.ref.Size) // checked against the compressed size and the limit
 		}
 		out, err := dec.DecodeAll(o.payload, buf)
-		defer putBuf(out)
+		if !owning {
+			defer putBuf(out)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %s: its compressed bytes do not decode: %v", ErrCorrupt, what, err)
 		}
@@ -435,7 +463,11 @@ func checkObject(ctx context.Context, dec *zstd.Decoder, sink image.ObjectWriter
 		return err
 	}
 	var ref image.ObjectRef
-	if vw, ok := sink.(image.VerifiedWriter); ok {
+	if owning {
+		// The bytes are the sink's now, whatever it returns.
+		o.owned = o.enc == encodingNone
+		ref, err = owner.WriteOwned(ctx, v)
+	} else if vw, ok := sink.(image.VerifiedWriter); ok {
 		// Verified just now: the sink need not hash it again.
 		ref, err = vw.WriteVerified(ctx, v)
 	} else {

@@ -84,3 +84,54 @@ func TestReadHandsOverVerified(t *testing.T) {
 		})
 	}
 }
+
+// owningSink keeps the bytes handed to WriteOwned without a copy, as a
+// restore's cache does.
+type owningSink struct {
+	verifiedSink
+	owned map[image.Hash][]byte
+}
+
+func (s *owningSink) WriteOwned(_ context.Context, v image.Verified) (image.ObjectRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owned[v.Ref().Hash] = v.Data()
+	return v.Ref(), nil
+}
+
+// TestReadHandsOverOwned checks that a sink that keeps the bytes it is
+// given (image.OwningWriter) gets every object that way, and that Read
+// never reuses those bytes afterwards: once the read is over, every
+// kept slice still holds its object, with the manifest announced first.
+func TestReadHandsOverOwned(t *testing.T) {
+	ti := newImage(t, 12, sizes(12, 80))
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+			arc := ti.archive(t, WriteOptions{Compress: compress, RecordSize: 4096})
+			sink := &owningSink{verifiedSink: verifiedSink{t: t, objects: map[image.Hash][]byte{}}, owned: map[image.Hash][]byte{}}
+			var announced *image.Manifest
+			opts := ReadOptions{Concurrency: 3, Manifest: func(m *image.Manifest) error {
+				if len(sink.owned) > 0 {
+					t.Error("the manifest was announced after objects")
+				}
+				announced = m
+				return nil
+			}}
+			info, err := Read(context.Background(), bytes.NewReader(arc), opts, sink)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if announced != info.Manifest {
+				t.Error("the manifest announced is not the one read")
+			}
+			if n := len(info.Manifest.Objects); sink.plain != 0 || sink.verified != 0 || len(sink.owned) != n {
+				t.Errorf("%d objects handed over, %d verified and %d plain, want %d, 0 and 0", len(sink.owned), sink.verified, sink.plain, n)
+			}
+			for _, o := range ti.m.Objects {
+				if !bytes.Equal(sink.owned[o.Hash], ti.data[o.Hash]) {
+					t.Errorf("object %s: the bytes handed over changed after the read", o.Hash)
+				}
+			}
+		})
+	}
+}

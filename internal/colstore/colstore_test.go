@@ -170,7 +170,8 @@ func TestRoundTripRandomColumns(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				back, err := Decode(context.Background(), root.Hash, store)
+				// Both the default readers and one per object.
+				back, err := Decode(context.Background(), root.Hash, store, DecodeOptions{Readers: []int{0, 1000}[rng.IntN(2)]})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -179,7 +179,7 @@ func TestRebuildChunksSurviveRefreshes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := 3; k < 8; k++ {
-		db, err := Decode(ctx, root.Hash, store)
+		db, err := Decode(ctx, root.Hash, store, DecodeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

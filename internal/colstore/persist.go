@@ -175,10 +175,35 @@ func Encode(ctx context.Context, db *Database, w image.ObjectWriter) (root image
 	return root, refs, nil
 }
 
+// DecodeOptions tune Decode. The zero value suits a reader of stored
+// objects.
+type DecodeOptions struct {
+	// Readers is how many objects are read at once; 0 means GOMAXPROCS.
+	// A reader that hands objects over as they arrive from a stream, in
+	// an order of its own (a restore), wants one per object, so that each
+	// is decoded as soon as it arrives. Decoding itself never runs on
+	// more than GOMAXPROCS goroutines.
+	Readers int
+}
+
 // Decode reads a database from its root object. Every object is checked
 // against its hash and its structure; a damaged object is an error that
 // wraps ErrCorrupt, never a panic.
-func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Database, error) {
+func Decode(ctx context.Context, root image.Hash, r image.ObjectReader, opts DecodeOptions) (*Database, error) {
+	if opts.Readers <= 0 {
+		opts.Readers = runtime.GOMAXPROCS(0)
+	}
+	cpu := make(chan struct{}, runtime.GOMAXPROCS(0))
+	// decoding runs f on one of the decoding goroutines.
+	decoding := func(f func() error) error {
+		select {
+		case cpu <- struct{}{}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		defer func() { <-cpu }()
+		return f()
+	}
 	data, err := readVerified(ctx, r, root)
 	if err != nil {
 		return nil, fmt.Errorf("colstore: read root: %w", err)
@@ -189,7 +214,7 @@ func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Databa
 	}
 	db := &Database{Tables: make([]*Table, len(rj.Tables)), Rels: make([]*Relationship, len(rj.Rels))}
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(opts.Readers)
 	for ti, tj := range rj.Tables {
 		t := &Table{Name: tj.Name, Rows: tj.Rows, Partitions: tj.Partitions, Columns: make([]*Column, len(tj.Columns))}
 		if err := checkPartitions(t); err != nil {
@@ -215,7 +240,7 @@ func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Databa
 				if len(cj.DictChunks) > 0 {
 					d, err = decodeChunkedDict(ctx, r, b, cj.DictChunks)
 				} else {
-					d, err = decodeDict(b)
+					err = decoding(func() (err error) { d, err = decodeDict(b); return err })
 				}
 				if err != nil {
 					return fmt.Errorf("dictionary of %s[%s]: %w", tj.Name, cj.Name, err)
@@ -232,7 +257,8 @@ func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Databa
 					if err != nil {
 						return fmt.Errorf("segment %d of %s[%s]: %w", si, tj.Name, cj.Name, err)
 					}
-					s, err := decodeSegment(b)
+					var s Segment
+					err = decoding(func() (err error) { s, err = decodeSegment(b); return err })
 					if err != nil {
 						return fmt.Errorf("segment %d of %s[%s]: %w", si, tj.Name, cj.Name, err)
 					}
@@ -260,7 +286,8 @@ func Decode(ctx context.Context, root image.Hash, r image.ObjectReader) (*Databa
 			if err != nil {
 				return fmt.Errorf("index of relationship %q: %w", rj.Name, err)
 			}
-			rows, err := decodeIndex(b)
+			var rows []int32
+			err = decoding(func() (err error) { rows, err = decodeIndex(b); return err })
 			if err != nil {
 				return fmt.Errorf("index of relationship %q: %w", rj.Name, err)
 			}

@@ -75,3 +75,12 @@ type VerifiedWriter interface {
 	ObjectWriter
 	WriteVerified(ctx context.Context, v Verified) (ObjectRef, error)
 }
+
+// An OwningWriter is a VerifiedWriter that may keep the bytes of the
+// objects given to WriteOwned, which the caller hands over and never
+// touches again: a restore keeps the objects it is about to decode
+// without copying them.
+type OwningWriter interface {
+	VerifiedWriter
+	WriteOwned(ctx context.Context, v Verified) (ObjectRef, error)
+}

@@ -408,13 +408,14 @@ func (s *Server) restore(ctx context.Context, cmd *model.Restore) (*RestoreResul
 		return nil, err
 	}
 	var info *backup.Info
-	read := func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error) {
+	read := func(ctx context.Context, sink RestoreSink) (*image.Manifest, error) {
 		rc, _, err := st.Get(ctx, cmd.File)
 		if err != nil {
 			return nil, restoreStoreError(cmd.File, st, err)
 		}
 		defer rc.Close()
-		info, err = backup.Read(ctx, storeReader{rc}, backup.ReadOptions{Password: cmd.Password}, sink)
+		begin := func(m *image.Manifest) error { sink.Begin(m); return nil }
+		info, err = backup.Read(ctx, storeReader{rc}, backup.ReadOptions{Password: cmd.Password, Manifest: begin}, sink)
 		if err != nil {
 			return nil, restoreReadError(ctx, cmd.File, st, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,7 +27,8 @@ import (
 // raw-get one Get of that object read to the end, raw-get-to-disk the
 // same into a synced local file (what a restore has to do at the least:
 // a restore's fair comparison). MB/s counts the image's bytes for all of
-// them, so the figures compare directly. Each restore is also paired
+// them, so the figures compare directly. MERIDIAN_BENCH_RESTORE_PROFILE
+// names a file for a CPU profile of the last restore. Each restore is also paired
 // with a raw copy of its archive to disk just before it (paired-raw-MB/s,
 // restore/raw-%), the steadier comparison on a busy machine.
 //
@@ -223,12 +225,14 @@ func BenchmarkBackupRestore(b *testing.B) {
 						rawSecs += time.Since(r0).Seconds()
 						runtime.GC()
 						b.StartTimer()
+						stopProfile := restoreProfile(b)
 						c0, t0 := cpuSeconds(), time.Now()
 						if _, err := t.Restore(ctx, &model.Restore{Database: "Retail", File: file}); err != nil {
 							b.Fatal(err)
 						}
 						restoreSecs += time.Since(t0).Seconds()
 						cpu += cpuSeconds() - c0
+						stopProfile()
 						b.StopTimer()
 						t.Shutdown(ctx)
 						m.Close()
@@ -265,6 +269,28 @@ func copyToDisk(ctx context.Context, st *blob.Store, name, dir string) (int64, e
 		err = cerr
 	}
 	return n, err
+}
+
+// restoreProfile starts a CPU profile of one restore when
+// MERIDIAN_BENCH_RESTORE_PROFILE names a file (without -cpuprofile, which
+// would also profile building the image); the returned function stops it.
+// Each restore overwrites the file, so it holds the last one.
+func restoreProfile(b *testing.B) func() {
+	path := os.Getenv("MERIDIAN_BENCH_RESTORE_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // benchLogger shows the phases of restores when MERIDIAN_BENCH_LOG is set.

@@ -498,8 +498,9 @@ func TestRestoreNeverDisturbsQueries(t *testing.T) {
 		pr := &pausingReader{r: bytes.NewReader(archive.Bytes()), left: archive.Len() / 2, paused: make(chan struct{}), resume: make(chan error)}
 		done := make(chan error, 1)
 		go func() {
-			_, err := ts.m.RestoreImage(ctx, "Tiny", func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error) {
-				info, err := backup.Read(ctx, pr, backup.ReadOptions{}, sink)
+			_, err := ts.m.RestoreImage(ctx, "Tiny", func(ctx context.Context, sink RestoreSink) (*image.Manifest, error) {
+				begin := func(m *image.Manifest) error { sink.Begin(m); return nil }
+				info, err := backup.Read(ctx, pr, backup.ReadOptions{Manifest: begin}, sink)
 				if err != nil {
 					return nil, err
 				}
@@ -865,8 +866,9 @@ func tinyArchive(t testing.TB, opts backup.WriteOptions) []byte {
 
 // restoreBytes restores an archive held in memory over database db.
 func restoreBytes(ctx context.Context, m *Manager, db string, archive []byte, password string) error {
-	_, err := m.RestoreImage(ctx, db, func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error) {
-		info, err := backup.Read(ctx, bytes.NewReader(archive), backup.ReadOptions{Password: password, Concurrency: 2}, sink)
+	_, err := m.RestoreImage(ctx, db, func(ctx context.Context, sink RestoreSink) (*image.Manifest, error) {
+		begin := func(m *image.Manifest) error { sink.Begin(m); return nil }
+		info, err := backup.Read(ctx, bytes.NewReader(archive), backup.ReadOptions{Password: password, Concurrency: 2, Manifest: begin}, sink)
 		if err != nil {
 			return nil, err
 		}

@@ -114,7 +114,7 @@ func (m *Manager) CommitImage(ctx context.Context, name string, man *image.Manif
 	}
 	var data *colstore.Database
 	if !man.Data.IsZero() {
-		if data, err = colstore.Decode(wctx, man.Data, cp); err != nil {
+		if data, err = colstore.Decode(wctx, man.Data, cp, colstore.DecodeOptions{}); err != nil {
 			return nil, verifyError(wctx, "data", err)
 		}
 	}

@@ -237,7 +237,7 @@ func (m *Manager) loadVersion(ctx context.Context, name string, man *image.Manif
 	}
 	var data *colstore.Database
 	if !man.Data.IsZero() {
-		data, err = colstore.Decode(ctx, man.Data, m.cat)
+		data, err = colstore.Decode(ctx, man.Data, m.cat, colstore.DecodeOptions{})
 		if err != nil {
 			c := compile(def, nil, false)
 			return &Version{Name: name, Manifest: man, TMSL: tmsl, Def: def, engDef: c.engDef},

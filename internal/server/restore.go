@@ -49,6 +49,17 @@ type RestoredImage struct {
 	Notes []string
 }
 
+// A RestoreSink takes the image that RestoreImage's read function
+// delivers: its objects, and, first, its manifest.
+type RestoreSink interface {
+	image.ObjectWriter
+	// Begin announces the image's manifest before its objects arrive, so
+	// that the data is decoded while they are read rather than after.
+	// Calling it is optional; the manifest read returns is the one
+	// committed either way.
+	Begin(*image.Manifest)
+}
+
 // RestoreImage restores an image that arrives as a stream of objects
 // (a backup archive) as the next version of the named database. It
 // holds the database as its one writer, begins a catalog transaction
@@ -61,8 +72,10 @@ type RestoredImage struct {
 // security applied, and the result committed and swapped in. If read
 // or any check fails, the transaction is aborted: nothing is committed,
 // the objects written are removed, and queries on the current version
-// never notice.
-func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx context.Context, sink image.ObjectWriter) (*image.Manifest, error), opts RestoreImageOptions) (*RestoredImage, error) {
+// never notice. When read announces the manifest (RestoreSink.Begin),
+// the data is decoded from the objects as they arrive; what is decoded
+// counts only once read has verified everything.
+func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx context.Context, sink RestoreSink) (*image.Manifest, error), opts RestoreImageOptions) (*RestoredImage, error) {
 	switch opts.Security {
 	case "", model.SecurityCopyAll, model.SecuritySkipMembership, model.SecurityIgnoreSecurity:
 	default:
@@ -101,8 +114,34 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 	// Objects are synced as they arrive, so that the disk works while
 	// the archive is read and the image decoded, not after.
 	ct.SyncAhead()
-	cache := &restoreCache{w: ctxWriter{ctx: wctx, w: ct}, vw: ct, vctx: wctx, r: ct, objs: map[image.Hash][]byte{}, limit: restoreCacheBytes}
+	cache := newRestoreCache(wctx, ct, restoreCacheBytes)
+	// The early decode, when read announces the manifest. It must end
+	// before the deferred Abort removes the objects it reads.
+	dctx, stopDecode := context.WithCancel(wctx)
+	var (
+		early   *image.Manifest
+		decoded = make(chan struct{})
+		data    *colstore.Database
+		decErr  error
+	)
+	defer func() {
+		stopDecode()
+		if early != nil {
+			<-decoded
+		}
+	}()
+	cache.begin = func(src *image.Manifest) {
+		if early != nil || src.Check() != nil || src.Data.IsZero() {
+			return
+		}
+		early = src
+		go func() {
+			defer close(decoded)
+			data, decErr = colstore.Decode(dctx, src.Data, cache, colstore.DecodeOptions{Readers: len(src.Objects)})
+		}()
+	}
 	src, err := read(wctx, cache)
+	cache.finish()
 	if err != nil {
 		if c := cancelCause(wctx); c != nil {
 			return nil, c
@@ -144,12 +183,17 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		return nil, fmt.Errorf("restore %q: write model: %w", name, err)
 	}
 	tRead := time.Since(t0)
-	var data *colstore.Database
-	if !src.Data.IsZero() {
-		if data, err = colstore.Decode(wctx, src.Data, cache); err != nil {
-			return nil, verifyError(wctx, "data", err)
-		}
+	switch {
+	case early != nil && early.Data == src.Data:
+		<-decoded
+		err = decErr
+	case !src.Data.IsZero():
+		data, err = colstore.Decode(wctx, src.Data, cache, colstore.DecodeOptions{})
 	}
+	if err != nil {
+		return nil, verifyError(wctx, "data", err)
+	}
+	// What is left of decoding once the archive is read.
 	tDecode := time.Since(t0) - tRead
 	cache.drop()
 	comp := compile(def, data, false)
@@ -289,16 +333,38 @@ const restoreCacheBytes = 1 << 30
 // verified, and each copy is freed as it is decoded, so memory peaks at
 // about the size of the image (which the database takes in memory
 // anyway). Objects beyond the limit are read back from the transaction.
+// The decoder may run while objects arrive: a read of an object not yet
+// written waits for it, or for finish.
 type restoreCache struct {
 	w     image.ObjectWriter
 	vw    image.VerifiedWriter // the same store, for objects verified already
 	vctx  context.Context      // the context of vw's writes
 	r     image.ObjectReader
 	limit int64
+	begin func(*image.Manifest)
 
-	mu    sync.Mutex
-	objs  map[image.Hash][]byte
-	bytes int64
+	mu      sync.Mutex
+	objs    map[image.Hash][]byte
+	bytes   int64
+	written map[image.Hash]bool          // stored in the transaction
+	waits   map[image.Hash]chan struct{} // closed when the object is written
+	done    bool                         // no more objects will come
+}
+
+func newRestoreCache(ctx context.Context, ct interface {
+	image.ObjectWriter
+	image.VerifiedWriter
+	image.ObjectReader
+}, limit int64) *restoreCache {
+	return &restoreCache{w: ctxWriter{ctx: ctx, w: ct}, vw: ct, vctx: ctx, r: ct, limit: limit,
+		objs: map[image.Hash][]byte{}, written: map[image.Hash]bool{}, waits: map[image.Hash]chan struct{}{}}
+}
+
+// Begin starts the early decode (see RestoreSink).
+func (c *restoreCache) Begin(m *image.Manifest) {
+	if c.begin != nil && m != nil {
+		c.begin(m)
+	}
 }
 
 func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
@@ -306,7 +372,7 @@ func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte
 	if err != nil {
 		return ref, err
 	}
-	c.keep(ref, data)
+	c.keep(ref, data, false)
 	return ref, nil
 }
 
@@ -317,35 +383,82 @@ func (c *restoreCache) WriteVerified(_ context.Context, v image.Verified) (image
 	if err != nil {
 		return ref, err
 	}
-	c.keep(ref, v.Data())
+	c.keep(ref, v.Data(), false)
 	return ref, nil
 }
 
-// keep keeps a copy of an object written, within the limit.
-func (c *restoreCache) keep(ref image.ObjectRef, data []byte) {
+// WriteOwned is WriteVerified for bytes handed over, which the cache
+// keeps without a copy.
+func (c *restoreCache) WriteOwned(_ context.Context, v image.Verified) (image.ObjectRef, error) {
+	ref, err := c.vw.WriteVerified(c.vctx, v)
+	if err != nil {
+		return ref, err
+	}
+	c.keep(ref, v.Data(), true)
+	return ref, nil
+}
+
+// keep keeps an object written, within the limit: the bytes themselves
+// when they are owned (handed over), otherwise a copy. It wakes a reader
+// waiting for the object.
+func (c *restoreCache) keep(ref image.ObjectRef, data []byte, owned bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.objs[ref.Hash]; !ok && c.bytes+ref.Size <= c.limit {
-		// A writer must not keep the caller's slice.
-		c.objs[ref.Hash] = bytes.Clone(data)
+	if !c.written[ref.Hash] && c.bytes+ref.Size <= c.limit {
+		if !owned {
+			// A writer must not keep the caller's slice.
+			data = bytes.Clone(data)
+		}
+		c.objs[ref.Hash] = data
 		c.bytes += ref.Size
+	}
+	c.written[ref.Hash] = true
+	if ch, ok := c.waits[ref.Hash]; ok {
+		close(ch)
+		delete(c.waits, ref.Hash)
+	}
+}
+
+// finish says that no more objects will come: readers still waiting go
+// to the transaction, which holds what was written.
+func (c *restoreCache) finish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = true
+	for h, ch := range c.waits {
+		close(ch)
+		delete(c.waits, h)
 	}
 }
 
 // ReadObject hands over the copy it holds (an object read twice comes
-// from the transaction the second time).
+// from the transaction the second time), waiting for an object not yet
+// written.
 func (c *restoreCache) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
-	c.mu.Lock()
-	data, ok := c.objs[h]
-	if ok {
-		delete(c.objs, h)
-		c.bytes -= int64(len(data))
+	for {
+		c.mu.Lock()
+		if data, ok := c.objs[h]; ok {
+			delete(c.objs, h)
+			c.bytes -= int64(len(data))
+			c.mu.Unlock()
+			return data, nil
+		}
+		if c.written[h] || c.done {
+			c.mu.Unlock()
+			return c.r.ReadObject(ctx, h)
+		}
+		ch, ok := c.waits[h]
+		if !ok {
+			ch = make(chan struct{})
+			c.waits[h] = ch
+		}
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
 	}
-	c.mu.Unlock()
-	if ok {
-		return data, nil
-	}
-	return c.r.ReadObject(ctx, h)
 }
 
 // drop frees what the decoder did not take.
