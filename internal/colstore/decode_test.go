@@ -1,8 +1,10 @@
 package colstore
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // BenchmarkDecodeSegment decodes a full segment of ids at a few widths:
@@ -56,5 +58,60 @@ func BenchmarkEncodeSegment(b *testing.B) {
 	b.SetBytes(int64(len(s.Words) * 8))
 	for b.Loop() {
 		encodeSegment(s)
+	}
+}
+
+// TestDecodeSegmentFormats decodes the segments of format 1 (images
+// written before the padded header) and of the current format, aligned
+// (the words are the object's own bytes) and not (they are copied), and
+// refuses damaged headers.
+func TestDecodeSegmentFormats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ids := make([]uint32, 5000)
+	for i := range ids {
+		ids[i] = uint32(rng.IntN(3000))
+	}
+	seg := &Segment{Packed: Pack(ids, 12), MaxID: 2999}
+	cur := encodeSegment(seg)
+	if cur[4] != segmentFormat || len(cur)%8 != 0 {
+		t.Fatalf("format %d, %d bytes: want format %d in a multiple of 8 bytes", cur[4], len(cur), segmentFormat)
+	}
+	// Format 1: the same fields without the two bytes of padding.
+	old := append(append([]byte{}, cur[:14]...), cur[16:]...)
+	old[4] = formatByte
+	misaligned := append(make([]byte, 1, len(cur)+1), cur...)[1:]
+	for name, b := range map[string][]byte{"format 1": old, "current": cur, "current, misaligned": misaligned} {
+		s, err := decodeSegment(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, id := range ids {
+			if got := s.Get(i); got != id {
+				t.Fatalf("%s: row %d has id %d, want %d", name, i, got, id)
+			}
+		}
+		if got := s.MaxID; got != seg.MaxID {
+			t.Errorf("%s: max id %d, want %d", name, got, seg.MaxID)
+		}
+		shared := unsafe.Pointer(&s.Words[0]) == unsafe.Pointer(&b[len(b)-8*len(s.Words)])
+		if want := littleEndian && name == "current"; shared != want {
+			t.Errorf("%s: words are the object's bytes: %v, want %v", name, shared, want)
+		}
+	}
+	for name, damage := range map[string]func(b []byte){
+		"format 3":    func(b []byte) { b[4] = 3 },
+		"padding":     func(b []byte) { b[15] = 1 },
+		"magic":       func(b []byte) { b[0] = 'X' },
+		"words short": nil,
+	} {
+		b := append([]byte{}, cur...)
+		if damage == nil {
+			b = b[:len(b)-8]
+		} else {
+			damage(b)
+		}
+		if _, err := decodeSegment(b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 
@@ -20,14 +21,24 @@ import (
 // The on-disk format of encoded data is documented in docs/formats.md.
 // Every object starts with a four-byte magic and a format byte:
 //
-//	segment     "MSEG" 1  width:u8 n:u32 maxID:u32 words:[]u64
+//	segment     "MSEG" 2  width:u8 n:u32 maxID:u32 0:u16 words:[]u64
 //	dictionary  "MDIC" 1  type:u8 kind:u8 n:u32 base:i64 exp:i8 values...
 //	index       "MREL" 1  n:u32 rows:[]i32
 //
 // integers little-endian. The data root is JSON (rootJSON) naming the
 // objects of every table, column, segment and relationship index.
+// Segments of format 1 (no padding before the words) are still read.
 
 const formatByte = 1
+
+// segmentFormat is the format of the segments written. Its header is 16
+// bytes, so that the words of an object read into memory are 8-byte
+// aligned and a little-endian machine uses them where they lie.
+const segmentFormat = 2
+
+// littleEndian is true on machines whose uint64 has the byte order of
+// the stored words.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 var (
 	magicSegment = [4]byte{'M', 'S', 'E', 'G'}
@@ -370,10 +381,12 @@ func header(magic [4]byte, size int) []byte {
 }
 
 func encodeSegment(s *Segment) []byte {
-	b := header(magicSegment, 9+8*len(s.Words))
-	b = append(b, s.Width)
+	b := make([]byte, 0, 16+8*len(s.Words))
+	b = append(b, magicSegment[:]...)
+	b = append(b, segmentFormat, s.Width)
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.N))
 	b = binary.LittleEndian.AppendUint32(b, s.MaxID)
+	b = append(b, 0, 0)
 	for _, w := range s.Words {
 		b = binary.LittleEndian.AppendUint64(b, w)
 	}
@@ -454,12 +467,28 @@ func (r *reader) end() error {
 	return r.err
 }
 
+// decodeSegment decodes a segment object. The words of a segment of the
+// current format are b's own bytes where the machine allows it (b then
+// belongs to the segment, as image.ObjectReader's slices belong to their
+// caller); otherwise they are copied.
 func decodeSegment(b []byte) (Segment, error) {
 	r := &reader{b: b}
-	r.header(magicSegment)
+	if h := r.need(4); h != nil && [4]byte(h) != magicSegment {
+		r.err = fmt.Errorf("%w: magic %q, want %q", ErrCorrupt, h[:4], magicSegment[:])
+	}
+	format := r.u8()
 	width := r.u8()
 	n := int(r.u32())
 	maxID := r.u32()
+	switch {
+	case r.err != nil:
+	case format == segmentFormat:
+		if pad := r.need(2); pad != nil && (pad[0] != 0 || pad[1] != 0) {
+			r.err = fmt.Errorf("%w: segment padding is not zero", ErrCorrupt)
+		}
+	case format != formatByte:
+		r.err = fmt.Errorf("%w: segment format %d, this build reads %d and %d", ErrCorrupt, format, formatByte, segmentFormat)
+	}
 	if r.err != nil {
 		return Segment{}, r.err
 	}
@@ -472,10 +501,14 @@ func decodeSegment(b []byte) (Segment, error) {
 		if len(r.b) != nw*8 {
 			return Segment{}, fmt.Errorf("%w: segment has %d bytes of ids, want %d", ErrCorrupt, len(r.b), nw*8)
 		}
-		words = make([]uint64, nw)
 		b := r.need(nw * 8) // the length was checked above
-		for i := range words {
-			words[i] = binary.LittleEndian.Uint64(b[8*i:])
+		if p := unsafe.Pointer(unsafe.SliceData(b)); littleEndian && uintptr(p)%8 == 0 {
+			words = unsafe.Slice((*uint64)(p), nw)
+		} else {
+			words = make([]uint64, nw)
+			for i := range words {
+				words[i] = binary.LittleEndian.Uint64(b[8*i:])
+			}
 		}
 	}
 	if err := r.end(); err != nil {
