@@ -45,7 +45,7 @@ var (
 func bigRetail(b *testing.B) *Manager {
 	bigImageOnce.Do(func() {
 		ctx := context.Background()
-		dir, err := os.MkdirTemp("", "meridian-bench-backup-")
+		dir, err := benchTempDir("meridian-bench-backup-")
 		if err != nil {
 			bigImageErr = err
 			return

@@ -130,7 +130,7 @@ func BenchmarkConcurrentQueries(b *testing.B) {
 	const clients = 32
 	queryBenchOnce.Do(func() {
 		ctx := context.Background()
-		dir, err := os.MkdirTemp("", "meridian-bench-")
+		dir, err := benchTempDir("meridian-bench-")
 		if err != nil {
 			queryBenchErr = err
 			return
@@ -229,7 +229,7 @@ var (
 func BenchmarkStartup(b *testing.B) {
 	startupOnce.Do(func() {
 		ctx := context.Background()
-		startupDir, startupErr = os.MkdirTemp("", "meridian-bench-startup-")
+		startupDir, startupErr = benchTempDir("meridian-bench-startup-")
 		if startupErr != nil {
 			return
 		}
