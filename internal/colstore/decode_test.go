@@ -115,3 +115,23 @@ func TestDecodeSegmentFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxOf puts the largest id at every position of slices of every
+// length up to 12, so that each running maximum and the tail are checked.
+func TestMaxOf(t *testing.T) {
+	if got := maxOf(nil); got != 0 {
+		t.Errorf("maxOf(nil) = %d", got)
+	}
+	for n := 1; n <= 12; n++ {
+		for at := range n {
+			ids := make([]uint32, n)
+			for i := range ids {
+				ids[i] = uint32(i % 3)
+			}
+			ids[at] = 99
+			if got := maxOf(ids); got != 99 {
+				t.Errorf("length %d, largest at %d: got %d", n, at, got)
+			}
+		}
+	}
+}
