@@ -359,9 +359,11 @@ func (s *Scan) plan() (*plan, error) {
 			if a.Op == CountRows {
 				continue
 			}
-			d := t.Columns[a.Col].Dict
-			if p.pairAgg >= 0 || a.Op != Sum || a.Expr != nil || !d.IsExactInt() || (d.Kind != DictRange && d.Ints32() == nil) {
+			if p.pairAgg >= 0 || a.Op != Sum || a.Expr != nil {
 				p.pairAgg = -1
+				break
+			}
+			if d := t.Columns[a.Col].Dict; !d.IsExactInt() || (d.Kind != DictRange && d.Ints32() == nil) {
 				break
 			}
 			p.pairAgg = i
