@@ -303,8 +303,22 @@ func FuzzDecodeObjects(f *testing.F) {
 	f.Add(encodeDict(&Dict{Type: value.String, Kind: DictList, N: 2, Strs: []string{"a", "b"}}))
 	f.Add(encodeIndex([]int32{-1, 0, 1}))
 	f.Add(encodeDictChunk(&Dict{Type: value.String, Kind: DictList, N: 2, Strs: []string{"a", "b"}}, 1, 2))
+	// A segment of format 1 (no padding before the words).
+	seg := encodeSegment(&Segment{Packed: Pack([]uint32{5, 0, 7, 1}, 3), MaxID: 7})
+	old := append(append([]byte{}, seg[:14]...), seg[16:]...)
+	old[4] = formatByte
+	f.Add(old)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeSegment(b)
+		if s, err := decodeSegment(b); err == nil {
+			// Every id of a segment that decodes is readable and bounded.
+			ids := make([]uint32, s.N)
+			s.Unpack(0, ids)
+			for i, id := range ids {
+				if id > s.MaxID || s.Get(i) != id {
+					t.Fatalf("row %d: id %d (Get %d), max %d", i, id, s.Get(i), s.MaxID)
+				}
+			}
+		}
 		if d, err := decodeDict(b); err == nil {
 			for id := uint32(0); int(id) < min(d.Len(), 100); id++ {
 				_ = d.Value(id)

@@ -45,6 +45,11 @@ func TestDecodeSegmentMaxID(t *testing.T) {
 	if err != nil || s.Get(7777) != 9 {
 		t.Errorf("decode with the width's largest maximum: %v, id %d", err, s.Get(7777))
 	}
+	// At width 32 too (the fuzz test found it unchecked there).
+	ids[7777] = 1 << 31
+	if _, err := decodeSegment(encodeSegment(&Segment{Packed: Pack(ids, 32), MaxID: 5})); err == nil {
+		t.Error("a 32-bit segment with id 2^31 above its maximum 5 was accepted")
+	}
 }
 
 // BenchmarkEncodeSegment encodes a full segment of 14-bit ids: the cost

@@ -520,7 +520,7 @@ func decodeSegment(b []byte) (Segment, error) {
 	s := Segment{Packed: Packed{Width: width, N: n, Words: words}, MaxID: maxID}
 	// The stored maximum must bound every id: scans index arrays by id.
 	// Every id of the width fits when the maximum is the width's largest.
-	if width == 32 || uint64(maxID) >= 1<<width-1 {
+	if uint64(maxID) >= 1<<width-1 {
 		return s, nil
 	}
 	buf := make([]uint32, min(n, 4096))
