@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -930,6 +931,69 @@ func TestRestoreDamagedArchives(t *testing.T) {
 			}
 			t.Logf("%d flips and 12 cuts of a %d-byte archive refused", len(places), len(archive))
 		})
+	}
+}
+
+// TestRestoreMissingObject restores an archive whose manifest leaves out
+// an object its data needs (each in turn: the first, the last and one in
+// the middle of the segments). The early decode waits for objects as they
+// arrive; here one never does, and the restore must still end, refused,
+// with the database as it was. The target holds the same image already,
+// so the missing object is on its disk: the restore must not lean on it
+// (the restored version would lose it to the first collection). A server
+// without the database refuses it too.
+func TestRestoreMissingObject(t *testing.T) {
+	ctx := context.Background()
+	src := readyTiny(t)
+	snap, err := src.m.ReadImage(ctx, "Tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var segs []int
+	for i, o := range snap.Version.Manifest.Objects {
+		if o.Kind == image.KindSegment {
+			segs = append(segs, i)
+		}
+	}
+	if len(segs) < 3 {
+		t.Fatalf("the tiny image has %d segments, the test wants 3", len(segs))
+	}
+	ts := readyTiny(t)
+	v := ts.version("Tiny")
+	for _, drop := range []int{segs[0], segs[len(segs)/2], segs[len(segs)-1]} {
+		man := *snap.Version.Manifest
+		man.Objects = slices.Delete(slices.Clone(man.Objects), drop, drop+1)
+		var buf bytes.Buffer
+		if _, err := backup.Write(ctx, &buf, backup.Source{Manifest: &man, Objects: snap.Objects}, backup.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := restoreBytes(rctx, ts.m, "Tiny", buf.Bytes(), "")
+		cancel()
+		switch {
+		case err == nil:
+			t.Fatalf("object %d left out: the restore succeeded", drop)
+		case errors.Is(err, context.DeadlineExceeded):
+			t.Fatalf("object %d left out: the restore hung", drop)
+		}
+		t.Logf("object %d left out: %v", drop, err)
+	}
+	if got := ts.version("Tiny"); got != v {
+		t.Errorf("version %d after the refused restores, was %d", got, v)
+	}
+	fresh := newTestServer(t)
+	man := *snap.Version.Manifest
+	man.Objects = slices.Delete(slices.Clone(man.Objects), segs[0], segs[0]+1)
+	var buf bytes.Buffer
+	if _, err := backup.Write(ctx, &buf, backup.Source{Manifest: &man, Objects: snap.Objects}, backup.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := restoreBytes(ctx, fresh.m, "Tiny", buf.Bytes(), ""); err == nil {
+		t.Error("a server without the database restored an image that leaves an object out")
+	}
+	if _, err := fresh.m.Current("Tiny"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after the refused restore: %v, want ErrNotFound", err)
 	}
 }
 

@@ -188,6 +188,7 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		<-decoded
 		err = decErr
 	case !src.Data.IsZero():
+		cache.list(src)
 		data, err = colstore.Decode(wctx, src.Data, cache, colstore.DecodeOptions{})
 	}
 	if err != nil {
@@ -344,6 +345,7 @@ type restoreCache struct {
 	begin func(*image.Manifest)
 
 	mu      sync.Mutex
+	listed  map[image.Hash]bool // the manifest's objects, once known
 	objs    map[image.Hash][]byte
 	bytes   int64
 	written map[image.Hash]bool          // stored in the transaction
@@ -362,9 +364,27 @@ func newRestoreCache(ctx context.Context, ct interface {
 
 // Begin starts the early decode (see RestoreSink).
 func (c *restoreCache) Begin(m *image.Manifest) {
-	if c.begin != nil && m != nil {
+	if m == nil {
+		return
+	}
+	c.list(m)
+	if c.begin != nil {
 		c.begin(m)
 	}
+}
+
+// list sets the objects the decoder may read: those the manifest lists.
+// An image whose data uses an object its manifest leaves out is refused,
+// even when the catalog holds that object for another version: the
+// restored version would lose it to the first collection.
+func (c *restoreCache) list(m *image.Manifest) {
+	listed := make(map[image.Hash]bool, len(m.Objects))
+	for _, o := range m.Objects {
+		listed[o.Hash] = true
+	}
+	c.mu.Lock()
+	c.listed = listed
+	c.mu.Unlock()
 }
 
 func (c *restoreCache) WriteObject(ctx context.Context, kind string, data []byte) (image.ObjectRef, error) {
@@ -437,6 +457,10 @@ func (c *restoreCache) finish() {
 func (c *restoreCache) ReadObject(ctx context.Context, h image.Hash) ([]byte, error) {
 	for {
 		c.mu.Lock()
+		if c.listed != nil && !c.listed[h] {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("object %s is used by the data but not listed in the manifest", h)
+		}
 		if data, ok := c.objs[h]; ok {
 			delete(c.objs, h)
 			c.bytes -= int64(len(data))
