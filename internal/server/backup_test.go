@@ -997,6 +997,43 @@ func TestRestoreMissingObject(t *testing.T) {
 	}
 }
 
+// TestRestoreAnnouncedManifestDiffers has the read function announce a
+// manifest other than the one it returns (a copy, and one whose data root
+// is another object): the restore decodes what was returned, not what
+// was announced, and answers as the source does.
+func TestRestoreAnnouncedManifestDiffers(t *testing.T) {
+	ctx := context.Background()
+	archive := tinyArchive(t, backup.WriteOptions{})
+	src := readyTiny(t)
+	want := src.answers("Tiny", tinyQueries)
+	for name, announce := range map[string]func(m *image.Manifest) *image.Manifest{
+		"a copy": func(m *image.Manifest) *image.Manifest { c := *m; return &c },
+		"another data root": func(m *image.Manifest) *image.Manifest {
+			c := *m
+			c.Data = c.Model
+			return &c
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t)
+			_, err := ts.m.RestoreImage(ctx, "Tiny", func(ctx context.Context, sink RestoreSink) (*image.Manifest, error) {
+				begin := func(m *image.Manifest) error { sink.Begin(announce(m)); return nil }
+				info, err := backup.Read(ctx, bytes.NewReader(archive), backup.ReadOptions{Manifest: begin}, sink)
+				if err != nil {
+					return nil, err
+				}
+				return info.Manifest, nil
+			}, RestoreImageOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, ts.answers("Tiny", tinyQueries)); diff != "" {
+				t.Errorf("answers (-source +restored):\n%s", diff)
+			}
+		})
+	}
+}
+
 // FuzzRestore feeds arbitrary archives to a restore over an existing
 // database: it must fail cleanly or commit, never panic, and a failure
 // must leave the database as it was.

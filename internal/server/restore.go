@@ -119,10 +119,10 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 	// before the deferred Abort removes the objects it reads.
 	dctx, stopDecode := context.WithCancel(wctx)
 	var (
-		early   *image.Manifest
-		decoded = make(chan struct{})
-		data    *colstore.Database
-		decErr  error
+		early     *image.Manifest
+		decoded   = make(chan struct{})
+		earlyData *colstore.Database
+		earlyErr  error
 	)
 	defer func() {
 		stopDecode()
@@ -137,7 +137,7 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		early = src
 		go func() {
 			defer close(decoded)
-			data, decErr = colstore.Decode(dctx, src.Data, cache, colstore.DecodeOptions{Readers: len(src.Objects)})
+			earlyData, earlyErr = colstore.Decode(dctx, src.Data, cache, colstore.DecodeOptions{Readers: len(src.Objects)})
 		}()
 	}
 	src, err := read(wctx, cache)
@@ -183,10 +183,18 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		return nil, fmt.Errorf("restore %q: write model: %w", name, err)
 	}
 	tRead := time.Since(t0)
-	switch {
-	case early != nil && early.Data == src.Data:
+	var data *colstore.Database
+	if early != nil && early != src {
+		// read returned another manifest than it announced: what was
+		// decoded from the first does not count.
+		stopDecode()
 		<-decoded
-		err = decErr
+		early = nil
+	}
+	switch {
+	case early != nil:
+		<-decoded
+		data, err = earlyData, earlyErr
 	case !src.Data.IsZero():
 		cache.list(src)
 		data, err = colstore.Decode(wctx, src.Data, cache, colstore.DecodeOptions{})
