@@ -69,7 +69,10 @@
 //     condition is checked and the file renamed into place. The ETag is
 //     the SHA-256 of the content. The lock holds across Stores and
 //     processes on one machine, not across machines sharing a network
-//     file system that lacks flock.
+//     file system that lacks flock. A write waits for the lock as long as
+//     its context allows and at most 10 s: a process stopped while it
+//     holds the lock (frozen, or stuck on a dead disk) makes writes to
+//     that directory fail with an error that says so, never hang.
 //   - mem: a mutex per store name; the ETag is the SHA-256 of the content.
 //
 // Where the ETag is a content hash (file, mem, S3), rewriting an object

@@ -218,12 +218,12 @@ func (s *fileStore) attrsOf(f *os.File, fi os.FileInfo) (Attributes, error) {
 }
 
 // lockDir opens dir and holds an exclusive lock on it until unlock.
-func (s *fileStore) lockDir(dir string) (d *os.File, unlock func(), err error) {
+func (s *fileStore) lockDir(ctx context.Context, dir string) (d *os.File, unlock func(), err error) {
 	d, err = s.root.Open(dir)
 	if err != nil {
 		return nil, nil, fileErr(err)
 	}
-	release, err := lockFile(d)
+	release, err := lockFile(ctx, d)
 	if err != nil {
 		d.Close()
 		return nil, nil, fmt.Errorf("lock %s: %w", dir, err)
@@ -285,7 +285,7 @@ func (s *fileStore) put(ctx context.Context, key string, r io.Reader, o PutOptio
 		}
 		return fileErr(err)
 	}
-	d, unlock, err := s.lockDir(parent)
+	d, unlock, err := s.lockDir(ctx, parent)
 	if err != nil {
 		return err
 	}
@@ -439,8 +439,8 @@ func (s *fileStore) list(ctx context.Context, prefix string, fn func(string, int
 	return nil
 }
 
-func (s *fileStore) delete(_ context.Context, key string) error {
-	_, unlock, err := s.lockDir(path.Dir(key))
+func (s *fileStore) delete(ctx context.Context, key string) error {
+	_, unlock, err := s.lockDir(ctx, path.Dir(key))
 	if err != nil {
 		return err
 	}

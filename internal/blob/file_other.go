@@ -3,6 +3,7 @@
 package blob
 
 import (
+	"context"
 	"os"
 	"sync"
 )
@@ -15,7 +16,7 @@ func identity(os.FileInfo) (fileID, bool) { return fileID{}, false }
 // only.
 var fileLock sync.Mutex
 
-func lockFile(*os.File) (func(), error) {
+func lockFile(context.Context, *os.File) (func(), error) {
 	fileLock.Lock()
 	return fileLock.Unlock, nil
 }
