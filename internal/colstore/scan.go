@@ -1072,15 +1072,7 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 		}
 	} else {
 		for k, g := range p.Group {
-			ids := st.ids[g.Col]
-			if !all {
-				buf := st.gather[:m]
-				for j, i := range sel {
-					buf[j] = ids[i]
-				}
-				ids = buf
-			}
-			ids = ids[:m]
+			ids := st.selected(g.Col, sel, all, m)
 			stride := uint32(p.strides[k])
 			switch {
 			case k == 0 && g.Map == nil:
@@ -1188,16 +1180,7 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 			}
 			continue
 		}
-		ids := st.ids[agg.Col]
-		if !all {
-			// Gather the selected ids so the loops below are the same.
-			buf := st.gather[:len(sel)]
-			for j, i := range sel {
-				buf[j] = ids[i]
-			}
-			ids = buf
-		}
-		ids = ids[:len(slots)]
+		ids := st.selected(agg.Col, sel, all, len(slots))
 		// Counts are deferred (see plan.deferCount): a BLANK row takes
 		// one back, and finish adds every row of the group.
 		switch {
@@ -1251,20 +1234,28 @@ func (st *scanState) fastBlock(sel []uint16, all bool, n int) {
 	}
 }
 
+// selected returns column c's ids of the m rows the fused kernels visit
+// in the current block: all of them when all is set, otherwise those of
+// the rows in sel (len(sel) == m), gathered into st.gather so that the
+// loops over them are the same either way.
+func (st *scanState) selected(c int, sel []uint16, all bool, m int) []uint32 {
+	ids := st.ids[c]
+	if all {
+		return ids[:m]
+	}
+	buf := st.gather[:m]
+	for j, i := range sel[:m] {
+		buf[j] = ids[i]
+	}
+	return buf
+}
+
 // pairBlock is fastBlock's loop for plans with a pairAgg: it counts each
 // row and adds its value in one pass over the block's slots.
 func (st *scanState) pairBlock(sel []uint16, all bool, slots []uint32) {
 	p := st.p
 	a := p.pairAgg
-	ids := st.ids[p.Aggs[a].Col]
-	if !all {
-		buf := st.gather[:len(sel)]
-		for j, i := range sel {
-			buf[j] = ids[i]
-		}
-		ids = buf
-	}
-	ids = ids[:len(slots)]
+	ids := st.selected(p.Aggs[a].Col, sel, all, len(slots))
 	pair, cnt := st.pair, st.aggs[a].count
 	d := p.Table.Columns[p.Aggs[a].Col].Dict
 	if d.Kind == DictRange {

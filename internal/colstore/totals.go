@@ -71,15 +71,7 @@ func (st *scanState) totalBlock(sel []uint16, all bool, n int) {
 			as.count[0] += c
 			continue
 		}
-		ids := st.ids[agg.Col]
-		if !all {
-			buf := st.gather[:len(sel)]
-			for j, i := range sel {
-				buf[j] = ids[i]
-			}
-			ids = buf
-		}
-		ids = ids[:m]
+		ids := st.selected(agg.Col, sel, all, m)
 		d := p.Table.Columns[agg.Col].Dict
 		if as.isum != nil && d.Kind == DictRange && agg.Op == Sum {
 			sum, zeros := sumIDs(ids)
