@@ -344,6 +344,33 @@ func TestScanPrunesSegments(t *testing.T) {
 	}
 }
 
+// keyPriceTable builds a table of an Integer Key in [0, keys) and a
+// Currency Price (in units, from price) of the given rows: one Price in
+// ten BLANK, one Key in blankKeys BLANK.
+func keyPriceTable(t *testing.T, rng *rand.Rand, rows, keys, blankKeys int, price func() int64) *Table {
+	t.Helper()
+	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
+	b := NewBuilder(specs, BuilderOptions{})
+	for range rows {
+		row := []value.Value{value.Int(int64(rng.IntN(keys))), value.CurrencyUnits(price())}
+		if rng.IntN(10) == 0 {
+			row[1] = value.BlankValue
+		}
+		if rng.IntN(blankKeys) == 0 {
+			row[0] = value.BlankValue
+		}
+		if err := b.Append(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, _ := b.Finish()
+	tab, err := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: ch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
 // TestListSumByMappedKey checks a SUM of a list-encoded currency column
 // grouped by a mapped key (the shape of a sum by a dimension attribute)
 // against a naive computation, with BLANK prices, BLANK keys and keys
@@ -358,31 +385,12 @@ func TestListSumByMappedKey(t *testing.T) {
 		wide[i] = rng.Int64N(1 << 40)
 		narrow[i] = rng.Int64N(1<<31) - 1<<30
 	}
-	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
 	for iter := range 20 {
 		prices := wide
 		if iter%2 == 1 {
 			prices = narrow
 		}
-		rows := 1 + rng.IntN(20000)
-		b := NewBuilder(specs, BuilderOptions{})
-		for range rows {
-			row := []value.Value{value.Int(int64(rng.IntN(30))), value.CurrencyUnits(prices[rng.IntN(len(prices))])}
-			if rng.IntN(10) == 0 {
-				row[1] = value.BlankValue
-			}
-			if rng.IntN(15) == 0 {
-				row[0] = value.BlankValue
-			}
-			if err := b.Append(row); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ch, _ := b.Finish()
-		tab, err := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: ch}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tab := keyPriceTable(t, rng, 1+rng.IntN(20000), 30, 15, func() int64 { return prices[rng.IntN(len(prices))] })
 		if tab.Columns[1].Dict.Kind != DictList {
 			t.Fatal("the test needs a list-encoded Price")
 		}
@@ -444,7 +452,6 @@ func TestListSumByMappedKey(t *testing.T) {
 // and without a row filter.
 func TestSumManyGroups(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	specs := []ColumnSpec{{"Key", value.Integer}, {"Price", value.Currency}}
 	kinds := []struct {
 		name  string
 		price func() int64 // currency units
@@ -457,25 +464,7 @@ func TestSumManyGroups(t *testing.T) {
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
-			const rows, keys = 80_000, 4_500
-			b := NewBuilder(specs, BuilderOptions{})
-			for range rows {
-				row := []value.Value{value.Int(int64(rng.IntN(keys))), value.CurrencyUnits(k.price())}
-				if rng.IntN(10) == 0 {
-					row[1] = value.BlankValue
-				}
-				if rng.IntN(50) == 0 {
-					row[0] = value.BlankValue
-				}
-				if err := b.Append(row); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ch, _ := b.Finish()
-			tab, err := BuildTable(context.Background(), "T", specs, []PartitionData{{Name: "p", Chunk: ch}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			tab := keyPriceTable(t, rng, 80_000, 4_500, 50, k.price)
 			d := tab.Columns[1].Dict
 			if d.Kind != k.kind || (d.Kind == DictList && (d.Ints32() != nil) != k.int32) {
 				t.Fatalf("Price is encoded as kind %d (32-bit values: %v), the test needs %d", d.Kind, d.Ints32() != nil, k.kind)
