@@ -374,16 +374,20 @@ func validate(db *Database) error {
 	return nil
 }
 
+// header starts an object of format formatByte with size more bytes.
 func header(magic [4]byte, size int) []byte {
+	return headerFormat(magic, formatByte, size)
+}
+
+func headerFormat(magic [4]byte, format byte, size int) []byte {
 	b := make([]byte, 0, 5+size)
 	b = append(b, magic[:]...)
-	return append(b, formatByte)
+	return append(b, format)
 }
 
 func encodeSegment(s *Segment) []byte {
-	b := make([]byte, 0, 16+8*len(s.Words))
-	b = append(b, magicSegment[:]...)
-	b = append(b, segmentFormat, s.Width)
+	b := headerFormat(magicSegment, segmentFormat, 11+8*len(s.Words))
+	b = append(b, s.Width)
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.N))
 	b = binary.LittleEndian.AppendUint32(b, s.MaxID)
 	b = append(b, 0, 0)
@@ -446,18 +450,24 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
+// header reads the magic and format of an object of format formatByte.
 func (r *reader) header(magic [4]byte) {
+	if f := r.headerFormat(magic); r.err == nil && f != formatByte {
+		r.err = fmt.Errorf("%w: format %d, this build reads %d", ErrCorrupt, f, formatByte)
+	}
+}
+
+// headerFormat reads the magic and returns the format byte, for the
+// caller to check.
+func (r *reader) headerFormat(magic [4]byte) byte {
 	h := r.need(5)
 	if h == nil {
-		return
+		return 0
 	}
 	if [4]byte(h[:4]) != magic {
 		r.err = fmt.Errorf("%w: magic %q, want %q", ErrCorrupt, h[:4], magic[:])
-		return
 	}
-	if h[4] != formatByte {
-		r.err = fmt.Errorf("%w: format %d, this build reads %d", ErrCorrupt, h[4], formatByte)
-	}
+	return h[4]
 }
 
 func (r *reader) end() error {
@@ -473,10 +483,7 @@ func (r *reader) end() error {
 // caller); otherwise they are copied.
 func decodeSegment(b []byte) (Segment, error) {
 	r := &reader{b: b}
-	if h := r.need(4); h != nil && [4]byte(h) != magicSegment {
-		r.err = fmt.Errorf("%w: magic %q, want %q", ErrCorrupt, h[:4], magicSegment[:])
-	}
-	format := r.u8()
+	format := r.headerFormat(magicSegment)
 	width := r.u8()
 	n := int(r.u32())
 	maxID := r.u32()
