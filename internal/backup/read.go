@@ -395,9 +395,10 @@ func (rd *reader) objects(sink image.ObjectWriter) error {
 			if err := sem.Acquire(ctx, o.weight); err != nil {
 				return nil
 			}
+			// A pooled buffer, unless the sink is to keep these very bytes:
+			// then readPayload allocates one of its own.
 			var buf []byte
 			if !owning || enc != encodingNone {
-				// A sink that keeps the bytes gets a buffer of its own.
 				buf = getBuf(n)
 			}
 			var err error
