@@ -679,3 +679,32 @@ func TestParallelWrites(t *testing.T) {
 	checkImage(t, c, m)
 	checkClean(t, c, mem, memDir)
 }
+
+// TestLargeObjectsOnDisk commits objects large enough to be written past
+// the page cache (vfs.DirectWriter), whole blocks and not, to a real
+// directory, and reopens the catalog hashing every object.
+func TestLargeObjectsOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	s := spec("large", 0)
+	for i, n := range []int{vfs.MinDirect, vfs.MinDirect + 1, 5<<20 + 4095, 9 << 20} {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(j*31 + i)
+		}
+		s.data = append(s.data, string(b))
+	}
+	c := openAt(t, vfs.Default, dir, Options{})
+	m := commit(t, c, "Large", s)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = openAt(t, vfs.Default, dir, Options{Verify: true})
+	defer c.Close()
+	checkImage(t, c, m)
+	for i, d := range s.data {
+		b, err := c.ReadObject(context.Background(), image.Sum([]byte(d)))
+		if err != nil || string(b) != d {
+			t.Errorf("object %d: %d bytes back, %v", i, len(b), err)
+		}
+	}
+}

@@ -39,7 +39,9 @@
 // # Commit protocol
 //
 // Txn.WriteObject writes each new object to a temporary file in its object
-// directory (an object the catalog holds already is not written again);
+// directory (an object the catalog holds already is not written again;
+// one of 256 KiB or more goes past the page cache where the filesystem
+// allows, vfs.DirectWriter);
 // Txn.WriteVerified does the same for an object the caller verified
 // already (image.VerifyObject), without hashing it again.
 // Commit checks that every object the manifest lists was written by the

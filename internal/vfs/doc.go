@@ -13,6 +13,10 @@
 //     operation, to fail one chosen operation (FailAt) or to simulate the
 //     death of the process at one (CrashAt).
 //
+// Default is also a DirectWriter: on Linux it writes large new files past
+// the page cache (O_DIRECT). MemFS and Faulty are not, so the crash tests
+// see the same operations whatever the platform.
+//
 // # Durability model
 //
 // Both MemFS and the catalog that relies on it follow the POSIX rules that

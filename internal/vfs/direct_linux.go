@@ -1,0 +1,88 @@
+package vfs
+
+import (
+	"errors"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// directChunk is the most one direct write hands the kernel: large
+// enough that the disk sees long requests, small enough that a write
+// does not hold a thread for long.
+const directChunk = 4 << 20
+
+// WriteDirect writes data's whole blocks with O_DIRECT and the tail
+// (less than DirectAlign bytes) through the cache.
+func (osFS) WriteDirect(name string, data []byte) (bool, error) {
+	if len(data) < MinDirect || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%DirectAlign != 0 {
+		return false, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_DIRECT, 0o644)
+	if errors.Is(err, unix.EINVAL) {
+		return false, nil // the filesystem has no direct I/O (tmpfs before Linux 6.6, some FUSE)
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := writeDirect(f, data); err != nil {
+		f.Close()
+		return true, err
+	}
+	return true, f.Close()
+}
+
+func writeDirect(f *os.File, data []byte) error {
+	whole := len(data) &^ (DirectAlign - 1)
+	direct := true
+	for off := 0; off < len(data); {
+		end := min(off+directChunk, whole)
+		if !direct || off >= whole {
+			// The tail: O_DIRECT takes whole blocks only.
+			if direct {
+				if err := dropDirect(f); err != nil {
+					return err
+				}
+				direct = false
+			}
+			end = min(off+directChunk, len(data))
+		}
+		n, err := f.Write(data[off:end])
+		off += n
+		if errors.Is(err, unix.EINVAL) && direct {
+			// A block size above DirectAlign, or a filesystem that
+			// checks only at the first write: go on through the cache.
+			if err := dropDirect(f); err != nil {
+				return err
+			}
+			direct = false
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropDirect turns O_DIRECT off for the rest of f's writes.
+func dropDirect(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		var fl int
+		if fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0); ferr == nil {
+			_, ferr = unix.FcntlInt(fd, unix.F_SETFL, fl&^unix.O_DIRECT)
+		}
+	}); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return &os.PathError{Op: "fcntl", Path: f.Name(), Err: ferr}
+	}
+	return nil
+}
