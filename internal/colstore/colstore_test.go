@@ -151,15 +151,14 @@ func TestRoundTripRandomColumns(t *testing.T) {
 							t.Fatalf("row %d: Find(%#v) = %d, %v; row id %d", i, w, id, ok, c.ID(i))
 						}
 					}
-					// Ranks order values.
-					rank := c.Dict.Rank()
-					for _, id := range c.Dict.ByRank()[1:] {
-						_ = rank[id]
-					}
-					by := c.Dict.ByRank()
-					for i := 2; i < len(by); i++ {
-						if value.Compare(c.Dict.Value(by[i-1]), c.Dict.Value(by[i])) > 0 {
-							t.Fatalf("rank order broken at %d: %#v > %#v", i, c.Dict.Value(by[i-1]), c.Dict.Value(by[i]))
+					// Ranks order values, and Of and ID are inverses.
+					rank := c.Dict.Ranking()
+					for r := uint32(0); int(r) < c.Dict.Len(); r++ {
+						if got := rank.Of(rank.ID(r)); got != r {
+							t.Fatalf("rank %d: id %d has rank %d", r, rank.ID(r), got)
+						}
+						if r >= 2 && value.Compare(c.Dict.Value(rank.ID(r-1)), c.Dict.Value(rank.ID(r))) > 0 {
+							t.Fatalf("rank order broken at %d: %#v > %#v", r, c.Dict.Value(rank.ID(r-1)), c.Dict.Value(rank.ID(r)))
 						}
 					}
 				}
@@ -324,7 +323,7 @@ func FuzzDecodeObjects(f *testing.F) {
 				_ = d.Value(id)
 				_ = d.Float(id)
 			}
-			_ = d.Rank()
+			_ = d.Ranking().Of(uint32(d.Len() - 1))
 		}
 		_, _ = decodeIndex(b)
 		_ = decodeDictChunk(b, &Dict{Type: value.String, Kind: DictList})

@@ -309,17 +309,45 @@ func (d *Dict) buildIndex() {
 	}
 }
 
-// Rank returns, for every id, its position in ascending value order (BLANK
-// is 0, the smallest value 1). Comparing ranks compares values.
-func (d *Dict) Rank() []uint32 {
-	d.derive.Do(d.buildRank)
-	return d.rank
+// A Ranking orders a dictionary's ids by value: BLANK (id 0) has rank 0,
+// the smallest value 1, and comparing ranks compares values. The zero
+// Ranking is the identity, the ranking of a value-encoded dictionary,
+// whose ids are in value order already.
+type Ranking struct {
+	rank   []uint32 // id -> rank; nil for the identity
+	byRank []uint32 // rank -> id
 }
 
-// ByRank returns the ids in ascending value order, BLANK first.
-func (d *Dict) ByRank() []uint32 {
+// Of returns the rank of id.
+func (r Ranking) Of(id uint32) uint32 {
+	if r.rank == nil {
+		return id
+	}
+	return r.rank[id]
+}
+
+// ID returns the id of the given rank.
+func (r Ranking) ID(rank uint32) uint32 {
+	if r.byRank == nil {
+		return rank
+	}
+	return r.byRank[rank]
+}
+
+// Table returns the rank of every id, or nil for the identity: for loops
+// that look ranks up row by row.
+func (r Ranking) Table() []uint32 { return r.rank }
+
+// Ranking returns the dictionary's order by value, built on first use
+// for a list dictionary. A value-encoded dictionary needs no table: its
+// range may span up to 2^26 ids, 512 MiB of tables that would say
+// nothing.
+func (d *Dict) Ranking() Ranking {
+	if d.Kind == DictRange {
+		return Ranking{}
+	}
 	d.derive.Do(d.buildRank)
-	return d.byRank
+	return Ranking{rank: d.rank, byRank: d.byRank}
 }
 
 func (d *Dict) buildRank() {
@@ -328,7 +356,7 @@ func (d *Dict) buildRank() {
 	for i := range d.byRank {
 		d.byRank[i] = uint32(i)
 	}
-	if d.Kind == DictList {
+	{
 		ids := d.byRank[1:]
 		switch d.Type {
 		case value.Integer, value.Currency, value.Boolean:

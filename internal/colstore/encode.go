@@ -144,6 +144,23 @@ func clearBlanks(r *rawColumn, off int, out []uint32) {
 // than this uses a list dictionary whatever the sizes say.
 const maxRangeBits = 32
 
+// Value encoding is considered only for ranges of fewer than maxRangeIDs
+// values (the distinct values are counted in a bitmap of the range), so
+// a value-encoded dictionary never has more ids than that; decoding
+// refuses one that claims more.
+const maxRangeIDs = 1 << 26
+
+// Value encoding also needs ids not much sparser than the values: what
+// is kept per id (a group's slot, a filter's bit, a relationship's
+// mapping) is sized by the range, not by the values. A range of more
+// than rangeSparsity ids per distinct value, plus rangeSlack, takes a
+// list: ten keys scattered between 1 and 50,000,000 would otherwise make
+// every group-by of them allocate 50 million slots.
+const (
+	rangeSparsity = 4
+	rangeSlack    = 1 << 16
+)
+
 // encodeInts encodes an integer-valued column.
 func encodeInts(t value.Type, raws []*rawColumn, exp int8) (*Dict, idFiller) {
 	vals := make([][]int64, len(raws))
@@ -217,7 +234,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 	// bitmap; otherwise with a map, giving up on value encoding.
 	var distinct int
 	var seen []uint64
-	if span < 1<<26 {
+	if span < maxRangeIDs {
 		seen = make([]uint64, span/64+1)
 		for p, r := range raws {
 			for off := 0; off < r.n; off += SegmentRows {
@@ -236,7 +253,7 @@ func encodeScaled(t value.Type, raws []*rawColumn, exp int8, vals [][]int64) (*D
 		}
 	}
 	useRange := false
-	if seen != nil && rangeBits <= maxRangeBits {
+	if seen != nil && rangeBits <= maxRangeBits && span < uint64(distinct)*rangeSparsity+rangeSlack {
 		listBits := bits.Len(uint(distinct))
 		rangeCost := int64(rows) * int64(rangeBits)
 		listCost := int64(rows)*int64(listBits) + int64(distinct)*64

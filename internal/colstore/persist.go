@@ -770,6 +770,9 @@ func decodeDictAs(b []byte, withValues bool) (*Dict, error) {
 		if d.Type == value.String || d.Type == value.Variant {
 			return nil, fmt.Errorf("%w: value-encoded %s dictionary", ErrCorrupt, d.Type)
 		}
+		if n > maxRangeIDs {
+			return nil, fmt.Errorf("%w: value-encoded dictionary of %d ids, more than the %d an encoder makes", ErrCorrupt, n, maxRangeIDs)
+		}
 		if d.Base > math.MaxInt64-int64(n) {
 			return nil, fmt.Errorf("%w: dictionary range overflows", ErrCorrupt)
 		}

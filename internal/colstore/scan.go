@@ -335,7 +335,7 @@ func (s *Scan) plan() (*plan, error) {
 		d := t.Columns[a.Col].Dict
 		switch a.Op {
 		case Min, Max:
-			p.ranks[i] = d.Rank()
+			p.ranks[i] = d.Ranking().Table()
 		case DistinctCount:
 			if a.Map != nil && (len(a.Map) < d.Len() || a.Card <= 0) {
 				return nil, fmt.Errorf("colstore: scan %s: aggregate %d map is malformed", t.Name, i)
@@ -759,7 +759,10 @@ func (st *scanState) aggregate(ai int, sel []uint16, slots, codes []uint64, row 
 				continue
 			}
 			s := slots[j]
-			r := rank[id] + 1
+			r := id + 1 // a value-encoded dictionary's ids are ranks
+			if rank != nil {
+				r = rank[id] + 1
+			}
 			cur := as.ext[s]
 			if cur == 0 || (isMax && r > cur) || (!isMax && r < cur) {
 				as.ext[s] = r
@@ -981,10 +984,10 @@ func (st *scanState) result() *Result {
 				}
 			} else {
 				out.ID = make([]uint32, len(groups))
-				byRank := p.Table.Columns[a.Col].Dict.ByRank()
+				ranking := p.Table.Columns[a.Col].Dict.Ranking()
 				for g, gr := range groups {
 					if r := as.ext[gr.slot]; r > 0 {
-						out.ID[g] = byRank[r-1]
+						out.ID[g] = ranking.ID(r - 1)
 					}
 				}
 			}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/meridian-olap/meridian/internal/colstore"
@@ -249,8 +250,8 @@ func (ev *evaluator) columnValues(col *Column, f *FilterCtx, withBlank bool, ext
 			ids = append([]uint32{0}, ids...)
 		}
 	}
-	rank := col.Data.Dict.Rank()
-	slices.SortFunc(ids, func(a, b uint32) int { return int(rank[a]) - int(rank[b]) })
+	rank := col.Data.Dict.Ranking()
+	slices.SortFunc(ids, func(a, b uint32) int { return cmp.Compare(rank.Of(a), rank.Of(b)) })
 	rows := make([][]value.Value, len(ids))
 	for i, id := range ids {
 		rows[i] = []value.Value{col.Data.Dict.Value(id)}

@@ -513,10 +513,10 @@ func mergeAgg(t *Table, a colstore.Agg, src colstore.AggResult, of, pos []int32,
 	if src.ISum != nil {
 		dst.ISum = make([]int64, ng)
 	}
-	var rank []uint32
+	var rank colstore.Ranking
 	if src.ID != nil {
 		dst.ID = make([]uint32, ng)
-		rank = t.Data.Columns[a.Col].Dict.Rank()
+		rank = t.Data.Columns[a.Col].Dict.Ranking()
 	}
 	if src.Num != nil {
 		dst.Num = make([]float64, ng)
@@ -539,7 +539,7 @@ func mergeAgg(t *Table, a colstore.Agg, src colstore.AggResult, of, pos []int32,
 			dst.ISum[d] += src.ISum[g]
 		case src.ID != nil:
 			id := src.ID[g]
-			if first || (a.Op == colstore.Max && rank[id] > rank[dst.ID[d]]) || (a.Op == colstore.Min && rank[id] < rank[dst.ID[d]]) {
+			if first || (a.Op == colstore.Max && rank.Of(id) > rank.Of(dst.ID[d])) || (a.Op == colstore.Min && rank.Of(id) < rank.Of(dst.ID[d])) {
 				dst.ID[d] = id
 			}
 		case src.Num != nil:

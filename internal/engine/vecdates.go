@@ -442,9 +442,9 @@ func combineGroups(p *aggPlan, res *colstore.Result, gs []int) (*colstore.Result
 		if src.Num != nil {
 			dst.Num = []float64{0}
 		}
-		var rank []uint32
+		var rank colstore.Ranking
 		if src.ID != nil {
-			rank = p.table.Data.Columns[agg.Col].Dict.Rank()
+			rank = p.table.Data.Columns[agg.Col].Dict.Ranking()
 		}
 		seen := false
 		for _, g := range gs {
@@ -460,7 +460,7 @@ func combineGroups(p *aggPlan, res *colstore.Result, gs []int) (*colstore.Result
 				dst.ISum[0] += src.ISum[g]
 			case src.ID != nil:
 				id := src.ID[g]
-				better := !seen || (agg.Op == colstore.Max && rank[id] > rank[dst.ID[0]]) || (agg.Op == colstore.Min && rank[id] < rank[dst.ID[0]])
+				better := !seen || (agg.Op == colstore.Max && rank.Of(id) > rank.Of(dst.ID[0])) || (agg.Op == colstore.Min && rank.Of(id) < rank.Of(dst.ID[0]))
 				if better {
 					dst.ID[0] = id
 				}
