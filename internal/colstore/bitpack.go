@@ -81,6 +81,26 @@ func (p *Packed) Unpack(start int, out []uint32) {
 	}
 }
 
+// Max returns the largest of the N values (0 for none), reading whole
+// groups of 64 with the generated kernel for the width, which keeps
+// running maxima instead of writing the values out.
+func (p *Packed) Max() uint32 {
+	if p.Width == 0 || p.N == 0 {
+		return 0
+	}
+	w := int(p.Width)
+	// Only the words of whole groups: the last group's words may hold
+	// bits past N, which are not values.
+	n, m := maxKernels[w](p.Words[:min(p.N/64*w, len(p.Words))])
+	var rest [64]uint32
+	tail := rest[:min(p.N-n, 64)]
+	p.unpackGeneric(n, tail)
+	for _, v := range tail {
+		m = max(m, v)
+	}
+	return m
+}
+
 // unpackGeneric is Unpack for any start and length.
 func (p *Packed) unpackGeneric(start int, out []uint32) {
 	switch p.Width {

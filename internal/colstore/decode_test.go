@@ -3,6 +3,7 @@ package colstore
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -121,22 +122,45 @@ func TestDecodeSegmentFormats(t *testing.T) {
 	}
 }
 
-// TestMaxOf puts the largest id at every position of slices of every
-// length up to 12, so that each running maximum and the tail are checked.
-func TestMaxOf(t *testing.T) {
-	if got := maxOf(nil); got != 0 {
-		t.Errorf("maxOf(nil) = %d", got)
-	}
-	for n := 1; n <= 12; n++ {
-		for at := range n {
-			ids := make([]uint32, n)
-			for i := range ids {
-				ids[i] = uint32(i % 3)
-			}
-			ids[at] = 99
-			if got := maxOf(ids); got != 99 {
-				t.Errorf("length %d, largest at %d: got %d", n, at, got)
+// TestPackedMax checks Packed.Max against the largest unpacked value for
+// every width, at lengths around whole groups of 64, with the largest
+// value at each of several positions (every running maximum of the
+// kernel and the tail), and with the bits past the last value set, as a
+// damaged or hostile segment may have them: they are not values.
+func TestPackedMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for w := uint8(1); w <= 32; w++ {
+		for _, n := range []int{0, 1, 63, 64, 65, 130, 256, 1000} {
+			for _, at := range []int{0, 1, 2, 3, 61, 62, 63, 64, 127, n - 1} {
+				if at < 0 || at >= n {
+					continue
+				}
+				vals := make([]uint32, n)
+				top := uint32(1)<<w - 1
+				for i := range vals {
+					vals[i] = uint32(rng.Uint64()) & (top >> 1)
+				}
+				vals[at] = top
+				p := Pack(vals, w)
+				if got := p.Max(); got != top {
+					t.Fatalf("width %d, %d values, largest at %d: Max %d, want %d", w, n, at, got, top)
+				}
+				// Padding bits set past the values must not count.
+				vals[at] = top >> 1
+				p = Pack(vals, w)
+				if used := n * int(w); used%64 != 0 {
+					p.Words[used/64] |= ^uint64(0) << (used % 64)
+				}
+				for i := (n*int(w) + 63) / 64; i < len(p.Words); i++ {
+					p.Words[i] = ^uint64(0)
+				}
+				if got, want := p.Max(), slices.Max(append(vals, 0)); got != want {
+					t.Fatalf("width %d, %d values, padding set: Max %d, want %d", w, n, got, want)
+				}
 			}
 		}
+	}
+	if got := (&Packed{}).Max(); got != 0 {
+		t.Errorf("empty: Max %d", got)
 	}
 }

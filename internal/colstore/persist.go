@@ -530,32 +530,10 @@ func decodeSegment(b []byte) (Segment, error) {
 	if uint64(maxID) >= 1<<width-1 {
 		return s, nil
 	}
-	buf := make([]uint32, min(n, 4096))
-	for off := 0; off < n; off += len(buf) {
-		out := buf[:min(len(buf), n-off)]
-		s.Unpack(off, out)
-		if top := maxOf(out); top > maxID {
-			return Segment{}, fmt.Errorf("%w: segment holds id %d above its maximum %d", ErrCorrupt, top, maxID)
-		}
+	if top := s.Max(); top > maxID {
+		return Segment{}, fmt.Errorf("%w: segment holds id %d above its maximum %d", ErrCorrupt, top, maxID)
 	}
 	return s, nil
-}
-
-// maxOf returns the largest of ids (0 for none), with four running
-// maxima so that the comparisons do not wait on each other.
-func maxOf(ids []uint32) uint32 {
-	var m0, m1, m2, m3 uint32
-	i := 0
-	for ; i+4 <= len(ids); i += 4 {
-		m0 = max(m0, ids[i])
-		m1 = max(m1, ids[i+1])
-		m2 = max(m2, ids[i+2])
-		m3 = max(m3, ids[i+3])
-	}
-	for ; i < len(ids); i++ {
-		m0 = max(m0, ids[i])
-	}
-	return max(m0, m1, m2, m3)
 }
 
 // dictChunkValues is the largest number of ids of a list dictionary per

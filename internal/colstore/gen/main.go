@@ -1,5 +1,6 @@
 // Command gen writes unpack_gen.go: one unrolled unpacking kernel per bit
-// width from 1 to 32.
+// width from 1 to 32, and one that finds the largest value without
+// writing any (the check of a segment's ids when it is decoded).
 //
 // Sixty-four values of width w occupy exactly w 64-bit words, so a kernel
 // that unpacks 64 values at a time starts every group on a word boundary
@@ -45,17 +46,44 @@ func Generate() ([]byte, error) {
 		fmt.Fprintf(&b, "%d: unpack64w%d,\n", w, w)
 	}
 	b.WriteString("}\n\n")
+	b.WriteString("// maxKernels[w] returns how many values of width w it read from in, 64\n")
+	b.WriteString("// at a time while in holds w words, and the largest of them (0 for none).\n")
+	b.WriteString("var maxKernels = [33]func(in []uint64) (int, uint32){\n")
+	for w := 1; w <= 32; w++ {
+		fmt.Fprintf(&b, "%d: max64w%d,\n", w, w)
+	}
+	b.WriteString("}\n\n")
 	for w := 1; w <= 32; w++ {
 		kernel(&b, w)
 	}
+	for w := 1; w <= 32; w++ {
+		maxKernel(&b, w)
+	}
 	return format.Source(b.Bytes())
+}
+
+// maxKernel writes the function finding the largest of 64 values of
+// width w at a time. Four running maxima keep the comparisons from
+// waiting on each other.
+func maxKernel(b *bytes.Buffer, w int) {
+	fmt.Fprintf(b, "func max64w%d(in []uint64) (int, uint32) {\n", w)
+	b.WriteString("n := 0\nvar m0, m1, m2, m3 uint32\n")
+	fmt.Fprintf(b, "for len(in) >= %d {\n", w)
+	fmt.Fprintf(b, "i := in[:%d:%d]\n", w, w)
+	for i := 0; i < w; i++ {
+		fmt.Fprintf(b, "w%d := i[%d]\n", i, i)
+	}
+	for i := 0; i < 64; i++ {
+		fmt.Fprintf(b, "m%d = max(m%d, uint32(%s))\n", i%4, i%4, valueExpr(w, i))
+	}
+	fmt.Fprintf(b, "in, n = in[%d:], n+64\n", w)
+	b.WriteString("}\nreturn n, max(m0, m1, m2, m3)\n}\n\n")
 }
 
 // kernel writes the function unpacking 64 values of width w. Value i
 // occupies bits [i*w, (i+1)*w) of the word stream; it either lies in one
 // word or straddles two.
 func kernel(b *bytes.Buffer, w int) {
-	mask := uint64(1)<<uint(w) - 1
 	fmt.Fprintf(b, "func unpack64w%d(in []uint64, out []uint32) int {\n", w)
 	b.WriteString("n := 0\n")
 	fmt.Fprintf(b, "for len(in) >= %d && len(out) >= 64 {\n", w)
@@ -64,26 +92,31 @@ func kernel(b *bytes.Buffer, w int) {
 		fmt.Fprintf(b, "w%d := i[%d]\n", i, i)
 	}
 	for i := 0; i < 64; i++ {
-		pos := i * w
-		word, off := pos/64, pos%64
-		var expr string
-		switch {
-		case off+w <= 64:
-			expr = fmt.Sprintf("w%d", word)
-			if off > 0 {
-				expr = fmt.Sprintf("(w%d>>%d)", word, off)
-			}
-			if off+w < 64 && w < 32 {
-				expr = fmt.Sprintf("%s&%#x", expr, mask)
-			}
-		default:
-			expr = fmt.Sprintf("(w%d>>%d|w%d<<%d)", word, off, word+1, 64-off)
-			if w < 32 {
-				expr = fmt.Sprintf("%s&%#x", expr, mask)
-			}
-		}
-		fmt.Fprintf(b, "o[%d] = uint32(%s)\n", i, expr)
+		fmt.Fprintf(b, "o[%d] = uint32(%s)\n", i, valueExpr(w, i))
 	}
 	fmt.Fprintf(b, "in, out, n = in[%d:], out[64:], n+64\n", w)
 	b.WriteString("}\nreturn n\n}\n\n")
+}
+
+// valueExpr is the expression of value i of a group of 64 values of
+// width w held in the words w0, w1, ...
+func valueExpr(w, i int) string {
+	mask := uint64(1)<<uint(w) - 1
+	pos := i * w
+	word, off := pos/64, pos%64
+	if off+w <= 64 {
+		expr := fmt.Sprintf("w%d", word)
+		if off > 0 {
+			expr = fmt.Sprintf("(w%d>>%d)", word, off)
+		}
+		if off+w < 64 && w < 32 {
+			expr = fmt.Sprintf("%s&%#x", expr, mask)
+		}
+		return expr
+	}
+	expr := fmt.Sprintf("(w%d>>%d|w%d<<%d)", word, off, word+1, 64-off)
+	if w < 32 {
+		expr = fmt.Sprintf("%s&%#x", expr, mask)
+	}
+	return expr
 }
