@@ -748,6 +748,11 @@ func decodeDictAs(b []byte, withValues bool) (*Dict, error) {
 		if d.Type == value.String || d.Type == value.Variant {
 			return nil, fmt.Errorf("%w: value-encoded %s dictionary", ErrCorrupt, d.Type)
 		}
+		if d.Exp < 0 && (d.Type == value.Integer || d.Type == value.Currency || d.Type == value.Boolean) {
+			// Their values are whole numbers of the stored unit: only
+			// decimals and dates scale down.
+			return nil, fmt.Errorf("%w: value-encoded %s dictionary with exponent %d", ErrCorrupt, d.Type, d.Exp)
+		}
 		if n > maxRangeIDs {
 			return nil, fmt.Errorf("%w: value-encoded dictionary of %d ids, more than the %d an encoder makes", ErrCorrupt, n, maxRangeIDs)
 		}
