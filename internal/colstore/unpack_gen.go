@@ -3,8 +3,8 @@
 package colstore
 
 // unpackKernels[w] unpacks values of width w, 64 at a time, from in to
-// out while in holds w words and out room for 64 values. It returns
-// the number of values written.
+// out while in holds w words and out room for 64 values. It returns the
+// number of values written.
 var unpackKernels = [33]func(in []uint64, out []uint32) int{
 	1:  unpack64w1,
 	2:  unpack64w2,
@@ -40,8 +40,8 @@ var unpackKernels = [33]func(in []uint64, out []uint32) int{
 	32: unpack64w32,
 }
 
-// maxKernels[w] returns how many values of width w it read from in, 64
-// at a time while in holds w words, and the largest of them (0 for none).
+// maxKernels[w] returns how many values of width w it read from in, 64 at
+// a time while in holds w words, and the largest of them (0 for none).
 var maxKernels = [33]func(in []uint64) (int, uint32){
 	1:  max64w1,
 	2:  max64w2,
