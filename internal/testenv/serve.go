@@ -201,7 +201,7 @@ func (s *Server) Kill() {
 		return
 	default:
 	}
-	s.cmd.Process.Signal(syscall.SIGCONT)
+	resume(s.cmd.Process)
 	s.cmd.Process.Kill()
 	<-s.exited
 }
