@@ -9,10 +9,11 @@ type DirectWriter interface {
 	// WriteDirect creates the named file, truncating it if it exists,
 	// and writes data to it past the cache. As with Create, nothing is
 	// synced: the bytes are durable after File.Sync of the file. It
-	// reports false, having created nothing, when it cannot write data
+	// reports false, having written nothing, when it cannot write data
 	// so: data shorter than MinDirect or not aligned to DirectAlign in
-	// memory, or a filesystem without direct I/O. After an error the
-	// file may exist with part of data, as after a failed Write.
+	// memory, or a filesystem without direct I/O (which may leave a new
+	// file empty: the caller then writes it as usual). After an error
+	// the file may exist with part of data, as after a failed Write.
 	WriteDirect(name string, data []byte) (bool, error)
 }
 
