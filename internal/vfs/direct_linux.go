@@ -33,37 +33,32 @@ func (osFS) WriteDirect(name string, data []byte) (bool, error) {
 	return true, f.Close()
 }
 
+// writeDirect writes data's whole blocks with O_DIRECT, in pieces of
+// directChunk, then the rest through the cache: the tail, which O_DIRECT
+// does not take, or everything left if the filesystem refuses a direct
+// write (a block size above DirectAlign, or a check made only at the
+// first write).
 func writeDirect(f *os.File, data []byte) error {
 	whole := len(data) &^ (DirectAlign - 1)
-	direct := true
-	for off := 0; off < len(data); {
-		end := min(off+directChunk, whole)
-		if !direct || off >= whole {
-			// The tail: O_DIRECT takes whole blocks only.
-			if direct {
-				if err := dropDirect(f); err != nil {
-					return err
-				}
-				direct = false
-			}
-			end = min(off+directChunk, len(data))
-		}
-		n, err := f.Write(data[off:end])
+	off := 0
+	for off < whole {
+		n, err := f.Write(data[off:min(off+directChunk, whole)])
 		off += n
-		if errors.Is(err, unix.EINVAL) && direct {
-			// A block size above DirectAlign, or a filesystem that
-			// checks only at the first write: go on through the cache.
-			if err := dropDirect(f); err != nil {
-				return err
-			}
-			direct = false
-			continue
+		if errors.Is(err, unix.EINVAL) {
+			break
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	if off == len(data) {
+		return nil
+	}
+	if err := dropDirect(f); err != nil {
+		return err
+	}
+	_, err := f.Write(data[off:])
+	return err
 }
 
 // dropDirect turns O_DIRECT off for the rest of f's writes.
